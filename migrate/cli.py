@@ -1,0 +1,194 @@
+"""The `migrate` command line. JSON goes to stdout (only with --json), logs to stderr."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from typing import List, Optional
+
+from migrate import __version__, exitcodes
+from migrate.errors import BadInput, MigrateError
+
+log = logging.getLogger("migrate")
+
+
+def _add_collect_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rpm-backend", choices=("auto", "bindings", "cli"), default="auto",
+                        help="read the rpmdb through the python rpm bindings or `rpm -qa` "
+                             "(auto: bindings when they import)")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                        help="timeout for each command a probe runs (default 30)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="migrate", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Assess CentOS hosts for migration to OpenCloudOS or Anolis OS.",
+        epilog=exitcodes.HELP)
+    parser.add_argument("--version", action="version", version="migrate %s" % __version__)
+    parser.add_argument("--debug", action="store_true", help="debug logs and tracebacks on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("collect", help="collect read-only facts from this host or a root",
+                       epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", metavar="DIR", help="read a host mounted at DIR instead of /")
+    p.add_argument("-o", "--output", metavar="FILE", help="write facts JSON to FILE (default stdout)")
+    _add_collect_options(p)
+
+    p = sub.add_parser("assess", help="assess a host (or a facts file) against a target",
+                       epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--root", metavar="DIR", help="assess a host mounted at DIR")
+    where.add_argument("--facts", metavar="FILE", help="assess a facts file from `migrate collect`")
+    p.add_argument("--target", required=True, metavar="ID", help="target id (see `migrate targets list`)")
+    p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (.json)")
+    p.add_argument("--waivers", metavar="FILE", help="YAML file of accepted findings")
+    p.add_argument("--fail-on", choices=("blocker", "warning"), default="blocker",
+                   help="exit non-zero on blockers only (default) or on warnings too (exit 4)")
+    p.add_argument("--no-facts", action="store_true", help="leave the facts out of the JSON report")
+    _add_collect_options(p)
+
+    p = sub.add_parser("checks", help="list the registered checks")
+    p.add_argument("action", choices=("list",))
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("targets", help="list the known targets")
+    p.add_argument("action", choices=("list",))
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from migrate.atomic import write_atomic
+    from migrate.localcollect import collect_local
+
+    facts = collect_local(args.root, args.rpm_backend, args.timeout)
+    text = facts.to_json(indent=1) + "\n"
+    if args.output:
+        write_atomic(args.output, text)
+        log.info("wrote %s (%d packages)", args.output, len(facts.packages or ()))
+    else:
+        sys.stdout.write(text)
+    for name, probe in facts.failed_probes().items():
+        log.warning("probe %s %s: %s", name, probe.status, probe.message)
+    return exitcodes.OK if facts.complete else exitcodes.INCOMPLETE
+
+
+def assessment_exit_code(assessment: "object", fail_on: str) -> int:
+    if not assessment.complete:
+        return exitcodes.INCOMPLETE
+    if assessment.count("blocker"):
+        return exitcodes.BLOCKERS
+    if fail_on == "warning" and assessment.count("warning"):
+        return exitcodes.WARNINGS
+    return exitcodes.OK
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    from migrate.engine import assess
+    from migrate.manifests import load_manifest
+    from migrate.waivers import load_waivers
+
+    manifest = load_manifest(args.target)  # an unknown target fails before any collection
+    waivers = load_waivers(args.waivers) if args.waivers else ()
+    if args.output and not args.output.endswith(".json"):
+        raise BadInput("-o %s: unsupported report format (supported: .json)" % args.output)
+    if args.facts:
+        from migrate.facts import load_facts
+        facts = load_facts(args.facts)
+    else:
+        from migrate.localcollect import collect_local
+        facts = collect_local(args.root, args.rpm_backend, args.timeout)
+    assessment = assess(facts, manifest, waivers)
+    for name, probe in facts.failed_probes().items():
+        log.warning("probe %s %s: %s", name, probe.status, probe.message)
+    for waiver in assessment.unused_waivers:
+        log.warning("waiver %s%s matched no finding", waiver.id,
+                    " (%s)" % waiver.subject if waiver.subject else "")
+    if args.json or args.output:
+        from migrate.reports.json_report import build_report
+        report = build_report(assessment, include_facts=not args.no_facts)
+        if args.output:
+            from migrate.atomic import write_atomic
+            write_atomic(args.output, json.dumps(report, indent=1, sort_keys=True) + "\n")
+            log.info("wrote %s", args.output)
+        if args.json:
+            _print_json(report)
+    if not args.json:
+        from migrate.reports.terminal import render_summary
+        sys.stdout.write(render_summary(assessment))
+    return assessment_exit_code(assessment, args.fail_on)
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    from migrate.engine import discover_checks
+
+    discovery = discover_checks()
+    rows = [{"id": c.id, "title": c.title, "category": c.category, "requires": list(c.requires),
+             "origin": c.origin} for c in discovery.checks]
+    errors = [{"id": e.check_id, "origin": e.origin, "error": e.reason} for e in discovery.errors]
+    if args.json:
+        _print_json({"checks": rows, "errors": errors})
+    else:
+        for row in rows:
+            sys.stdout.write("%-32s %-10s %s\n" % (row["id"], row["category"], row["title"]))
+        for err in errors:
+            sys.stdout.write("%-32s %-10s ERROR %s\n" % (err["id"], "-", err["error"]))
+    return exitcodes.INCOMPLETE if errors else exitcodes.OK
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from migrate.manifests import available_targets, load_manifest
+
+    rows = []
+    for target in available_targets():
+        m = load_manifest(target)
+        rows.append({"id": m.id, "name": m.name, "version": m.version, "el_major": m.el_major,
+                     "architectures": list(m.architectures),
+                     "repo_swap_from": ["%s-%s %d" % (p.source.distro, p.source.variant, p.source.major)
+                                        for p in m.migration_paths if p.kind == "repo_swap"]})
+    if args.json:
+        _print_json({"targets": rows})
+    else:
+        for row in rows:
+            sys.stdout.write("%-14s %-20s repo swap from: %s\n" % (
+                row["id"], row["name"], ", ".join(row["repo_swap_from"]) or "none"))
+    return exitcodes.OK
+
+
+COMMANDS = {"collect": cmd_collect, "assess": cmd_assess, "checks": cmd_checks,
+            "targets": cmd_targets}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                        format="migrate: %(message)s" if not args.debug
+                        else "migrate %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except MigrateError as exc:
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write("migrate: error: %s\n" % str(exc).splitlines()[0])
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("migrate: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return exitcodes.OK
+    except Exception as exc:  # the last line of defence: one line, traceback on --debug
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write("migrate: internal error: %s: %s (rerun with --debug for the traceback)\n"
+                         % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
+        return exitcodes.INTERNAL_ERROR

@@ -1,0 +1,1236 @@
+# -*- coding: utf-8 -*-
+"""Host-side fact collector for `migrate`.
+
+This one module is everything that ever runs on a host. It is stdlib-only and
+runs unchanged under Python 2.7 (CentOS 7's yum python), 3.6
+(/usr/libexec/platform-python on EL8) and any newer Python, so it can be piped
+to a remote interpreter's stdin (``python - --root DIR < collector.py``) with
+nothing installed on the host.
+
+It only reads: files are opened read-only, the rpmdb is opened read-only (and
+never opened at all when it does not exist, because rpm would create one), and
+the only commands it runs are ``rpm -q`` queries and ``openssl`` listings.
+Under ``--root DIR`` it reads everything below DIR (a mounted image, a
+container rootfs, or a test host) and runs no binary from inside DIR.
+
+Every probe records a status, one of ``ok | absent | denied | timeout |
+error``, and a message, so "no module loaded" is never confused with "could
+not read /proc/modules". ``absent`` means the source a probe reads does not
+exist (a file, a command, or a runtime file not captured under --root); the
+three failure statuses mean the fact is unknown.
+
+The JSON it prints is the facts document described by ``migrate.facts``
+(schema version SCHEMA_VERSION); the controller validates it.
+"""
+from __future__ import absolute_import, division, print_function
+
+import errno
+import gzip
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+SCHEMA_VERSION = 1
+COLLECTOR_VERSION = "0.1.0"
+
+OK, ABSENT, DENIED, TIMEOUT, ERROR = "ok", "absent", "denied", "timeout", "error"
+FAILED_STATUSES = (DENIED, TIMEOUT, ERROR)
+
+# Package names whose newest installed version is the kernel an offline root boots.
+KERNEL_PACKAGES = ("kernel-core", "kernel", "kernel-rt-core", "kernel-rt", "kernel-uek-core",
+                   "kernel-uek", "kernel-ml-core", "kernel-ml", "kernel-lt-core", "kernel-lt")
+MODULE_DIR_PREFIXES = ("/lib/modules/", "/usr/lib/modules/")
+MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst", ".ko.bz2")
+OUT_OF_TREE_DIRS = ("extra", "updates", "weak-updates")
+RELEASE_FILES = ("/etc/centos-release", "/etc/redhat-release", "/etc/system-release",
+                 "/etc/anolis-release", "/etc/opencloudos-release", "/etc/tencentos-release")
+SECURE_BOOT_VAR = "SecureBoot-8be4df61-93ca-11d2-aa0d-e98c6c4d5b0a"
+DEFAULT_REPO_DIRS = ("/etc/yum.repos.d", "/etc/yum/repos.d", "/etc/distro.repos.d")
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+# Separators for `rpm --qf` output: ASCII unit/record separators never occur in
+# sane header strings; a record that does not split cleanly is reported, not guessed.
+FS, RS, GS = "\x1f", "\x1e", "\x1d"
+SIG_QF = ("%|DSAHEADER?{%{DSAHEADER:pgpsig}}:{%|RSAHEADER?{%{RSAHEADER:pgpsig}}:"
+          "{%|SIGGPG?{%{SIGGPG:pgpsig}}:{%|SIGPGP?{%{SIGPGP:pgpsig}}:{(none)}|}|}|}|")
+PKG_FIELDS = ("name", "epoch", "version", "release", "arch", "vendor", "packager",
+              "install_time", "source_rpm")
+PKG_QF = (FS.join(["%{NAME}", "%{EPOCH}", "%{VERSION}", "%{RELEASE}", "%{ARCH}", "%{VENDOR}",
+                   "%{PACKAGER}", "%{INSTALLTIME}", "%{SOURCERPM}", SIG_QF,
+                   "[%{DIRNAMES}" + GS + "]"]) + RS)
+FILES_QF = "%{NAME}" + FS + "%{EPOCH}" + FS + "%{VERSION}" + FS + "%{RELEASE}" + FS + \
+    "%{ARCH}" + FS + "[%{FILENAMES}" + GS + "]" + RS
+
+PY2 = sys.version_info[0] == 2
+if PY2:  # pragma: no cover - exercised on EL7 hosts
+    text_type = unicode  # noqa: F821
+else:
+    text_type = str
+
+
+def to_text(value):
+    """Decode bytes from files, rpm and commands; never fail on bad bytes."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if PY2 and not isinstance(value, text_type):  # pragma: no cover
+        return text_type(value)
+    return value
+
+
+def _errno_status(exc):
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        return ABSENT
+    if code in (errno.EACCES, errno.EPERM):
+        return DENIED
+    return ERROR
+
+
+class Collector(object):
+    """Runs every probe against a live host (root "/") or an offline root."""
+
+    def __init__(self, root=None, rpm_backend="auto", timeout=30.0):
+        self.offline = root not in (None, "", "/")
+        self.root = os.path.abspath(root) if self.offline else "/"
+        self.rpm_backend = rpm_backend
+        self.timeout = timeout
+        self.probes = {}
+        self.rpm_backend_used = None
+
+    # -- plumbing -----------------------------------------------------------
+    def path(self, host_path):
+        """Map a host path to where it is read from (under --root when offline)."""
+        if not self.offline:
+            return host_path
+        return os.path.join(self.root, host_path.lstrip("/"))
+
+    def record(self, name, status, message=""):
+        self.probes[name] = {"status": status, "message": to_text(message) or ""}
+        return status
+
+    def runtime_uncaptured(self, host_path):
+        """Offline roots only have /proc and /sys when someone captured them."""
+        if not self.offline:
+            return False
+        top = "/" + host_path.strip("/").split("/")[0]
+        return not os.path.isdir(self.path(top))
+
+    def read(self, host_path, limit=MAX_FILE_BYTES):
+        """Return (status, text, message) for a file on the host."""
+        real = self.path(host_path)
+        try:
+            if os.path.isdir(real):
+                return ERROR, None, "%s is a directory" % host_path
+            with open(real, "rb") as handle:
+                data = handle.read(limit + 1)
+        except (IOError, OSError) as exc:
+            status = _errno_status(exc)
+            if status == ABSENT and self.runtime_uncaptured(host_path):
+                return ABSENT, None, "%s not captured under %s" % (host_path, self.root)
+            return status, None, "%s: %s" % (host_path, exc.strerror or exc)
+        if len(data) > limit:
+            return ERROR, None, "%s is larger than %d bytes" % (host_path, limit)
+        return OK, to_text(data), ""
+
+    def listdir(self, host_path):
+        try:
+            return OK, sorted(os.listdir(self.path(host_path))), ""
+        except (IOError, OSError) as exc:
+            return _errno_status(exc), [], "%s: %s" % (host_path, exc.strerror or exc)
+
+    def run(self, argv):
+        """Run a read-only command; return (status, stdout, message).
+
+        Python 2.7 has no subprocess timeout, so a timer kills the process.
+        """
+        env = dict(os.environ)
+        env["LC_ALL"] = "C"
+        env["LANG"] = "C"
+        try:
+            proc = subprocess.Popen(argv, stdin=open(os.devnull, "rb"), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env, close_fds=True)
+        except (IOError, OSError) as exc:
+            return _errno_status(exc), None, "%s: %s" % (argv[0], exc.strerror or exc)
+        expired = []
+
+        def kill():
+            expired.append(True)
+            try:
+                proc.kill()
+            except OSError:
+                pass
+        timer = threading.Timer(self.timeout, kill)
+        timer.start()
+        try:
+            out, err = proc.communicate()
+        finally:
+            timer.cancel()
+        if expired:
+            return TIMEOUT, None, "%s did not finish within %ss" % (argv[0], self.timeout)
+        if proc.returncode != 0:
+            tail = to_text(err).strip().splitlines()[-1:] or [""]
+            return ERROR, to_text(out), "%s exited %s: %s" % (" ".join(argv[:3]), proc.returncode,
+                                                              tail[0])
+        return OK, to_text(out), to_text(err).strip()
+
+    # -- OS -------------------------------------------------------------------
+    def collect_os(self):
+        facts = {"os_release": None, "release_files": {}, "arch": None, "hostname": None,
+                 "machine_id_sha256": None}
+        status, text, msg = self.read("/etc/os-release")
+        if status == ABSENT:
+            status, text, msg2 = self.read("/usr/lib/os-release")
+            msg = msg if status == ABSENT else ""
+        if status == OK:
+            facts["os_release"] = parse_os_release(text)
+        self.record("os.os_release", status, msg)
+
+        found, failures = [], []
+        for name in RELEASE_FILES:
+            real = self.path(name)
+            status, text, msg = self.read(name, limit=4096)
+            if status == OK:
+                entry = {"content": text.strip()}
+                if os.path.islink(real):
+                    entry["symlink"] = to_text(os.readlink(real))
+                facts["release_files"][name] = entry
+                found.append(name)
+            elif status != ABSENT:
+                failures.append((status, msg))
+        if failures:
+            self.record("os.release_files", failures[0][0], "; ".join(m for _, m in failures))
+        else:
+            self.record("os.release_files", OK if found else ABSENT,
+                        "" if found else "no release file in /etc")
+
+        status, text, msg = self.read("/etc/machine-id", limit=4096)
+        if status == OK and text.strip():
+            facts["machine_id_sha256"] = hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
+        elif status == OK:
+            status, msg = ABSENT, "/etc/machine-id is empty"
+        self.record("os.machine_id", status, msg)
+
+        if self.offline:
+            status, text, msg = self.read("/etc/hostname", limit=4096)
+            if status == OK:
+                facts["hostname"] = text.strip() or None
+                if not facts["hostname"]:
+                    status, msg = ABSENT, "/etc/hostname is empty"
+            self.record("os.hostname", status, msg)
+        else:
+            facts["hostname"] = to_text(socket.gethostname())
+            self.record("os.hostname", OK)
+        return facts
+
+    # -- packages -------------------------------------------------------------
+    def rpm_dbpath(self):
+        """The rpmdb directory as rpm sees it (relative to the root)."""
+        for candidate in ("/var/lib/rpm", "/usr/lib/sysimage/rpm"):
+            real = self.path(candidate)
+            for dbfile in ("rpmdb.sqlite", "Packages", "Packages.db"):
+                if os.path.exists(os.path.join(real, dbfile)):
+                    return candidate, dbfile
+        return None, None
+
+    def collect_packages(self):
+        dbpath, dbfile = self.rpm_dbpath()
+        if dbpath is None:
+            self.record("packages", ABSENT, "no rpmdb under %s (looked in /var/lib/rpm and "
+                        "/usr/lib/sysimage/rpm)" % self.root)
+            return None
+        real_db = os.path.join(self.path(dbpath), dbfile)
+        if not os.access(real_db, os.R_OK):
+            self.record("packages", DENIED, "%s is not readable" % os.path.join(dbpath, dbfile))
+            return None
+        backend = self.rpm_backend
+        errors = []
+        if backend in ("auto", "bindings"):
+            try:
+                packages = self._packages_from_bindings(dbpath)
+                self.rpm_backend_used = "bindings"
+                return self._finish_packages(packages)
+            except ImportError as exc:
+                errors.append("rpm bindings unavailable (%s)" % exc)
+                if backend == "bindings":
+                    self.record("packages", ERROR, errors[-1])
+                    return None
+            except Exception as exc:  # rpm.error and friends: report, then try the CLI
+                errors.append("rpm bindings: %s" % exc)
+                if backend == "bindings":
+                    self.record("packages", ERROR, errors[-1])
+                    return None
+        status, packages, msg = self._packages_from_cli(dbpath)
+        self.rpm_backend_used = "cli"
+        if status != OK:
+            self.record("packages", status, "; ".join(errors + [msg]))
+            return None
+        return self._finish_packages(packages, "; ".join(errors))
+
+    def _finish_packages(self, packages, note=""):
+        if not packages:
+            self.record("packages", ERROR, "rpmdb at %s lists no packages" % self.root)
+            return None
+        packages.sort(key=lambda p: (p["name"], p["version"], p["release"], p["arch"]))
+        self.record("packages", OK, note)
+        return packages
+
+    def _packages_from_bindings(self, dbpath):
+        import rpm  # noqa: the host's own bindings; absent on minimal images
+        rpm.addMacro("_dbpath", dbpath)
+        try:
+            ts = rpm.TransactionSet(self.root)
+            # Reading needs no signature or digest checks (and no keyring access).
+            ts.setVSFlags(getattr(rpm, "_RPMVSF_NOSIGNATURES", 0) | getattr(rpm, "_RPMVSF_NODIGESTS", 0))
+            packages = []
+            for hdr in ts.dbMatch():
+                record = {}
+                for field, tag in (("name", "name"), ("epoch", "epoch"), ("version", "version"),
+                                   ("release", "release"), ("arch", "arch"), ("vendor", "vendor"),
+                                   ("packager", "packager"), ("install_time", "installtime"),
+                                   ("source_rpm", "sourcerpm")):
+                    record[field] = hdr[tag]
+                record["signature"] = hdr.format(SIG_QF)
+                dirnames = [to_text(d) for d in (hdr["dirnames"] or [])]
+                module_files = []
+                if any(d.startswith(MODULE_DIR_PREFIXES) for d in dirnames):
+                    module_files = [to_text(f) for f in hdr["filenames"]]
+                packages.append(normalise_package(record, module_files))
+            ts.closeDB()
+        finally:
+            rpm.delMacro("_dbpath")
+        return packages
+
+    def _rpm_argv(self, dbpath):
+        argv = ["rpm", "--dbpath", dbpath]
+        if self.offline:
+            argv[1:1] = ["--root", self.root]
+        return argv
+
+    def _packages_from_cli(self, dbpath):
+        status, out, msg = self.run(self._rpm_argv(dbpath) + ["-qa", "--qf", PKG_QF])
+        if status != OK:
+            return status, None, msg
+        packages, with_modules, bad = [], [], 0
+        for chunk in out.split(RS):
+            if not chunk.strip("\n"):
+                continue
+            fields = chunk.split(FS)
+            if len(fields) != len(PKG_FIELDS) + 2:
+                bad += 1
+                continue
+            record = dict(zip(PKG_FIELDS, fields))
+            record["signature"] = fields[len(PKG_FIELDS)]
+            dirnames = [d for d in fields[-1].split(GS) if d]
+            pkg = normalise_package(record, [])
+            packages.append(pkg)
+            if any(d.startswith(MODULE_DIR_PREFIXES) for d in dirnames):
+                with_modules.append(pkg)
+        if bad:
+            return ERROR, None, "rpm -qa printed %d records that do not parse" % bad
+        if with_modules:
+            status, msg = self._module_files_from_cli(dbpath, with_modules)
+            if status != OK:
+                return status, None, msg
+        return OK, packages, msg
+
+    def _module_files_from_cli(self, dbpath, pkgs):
+        by_key = {}
+        for pkg in pkgs:
+            by_key[(pkg["name"], pkg["epoch"], pkg["version"], pkg["release"], pkg["arch"])] = pkg
+        names = [pkg["nevra"] for pkg in pkgs]
+        status, out, msg = self.run(self._rpm_argv(dbpath) + ["-q", "--qf", FILES_QF] + names)
+        if status != OK:
+            return status, msg
+        for chunk in out.split(RS):
+            fields = chunk.strip("\n").split(FS)
+            if len(fields) != 6:
+                continue
+            epoch = None if fields[1] == "(none)" else int(fields[1])
+            pkg = by_key.get((fields[0], epoch, fields[2], fields[3], fields[4]))
+            if pkg is not None:
+                pkg["module_files"] = module_paths(fields[5].split(GS))
+        return OK, ""
+
+    # -- kernel ---------------------------------------------------------------
+    def collect_kernel(self, packages):
+        facts = {"release": None, "release_source": None, "cmdline": None, "config_path": None,
+                 "config": None, "btf": None, "tainted": None}
+        if not self.offline:
+            facts["release"] = to_text(os.uname()[2])
+            facts["release_source"] = "running"
+            self.record("kernel.release", OK)
+        else:
+            release = newest_kernel_package(packages or [])
+            if release:
+                facts["release"], facts["release_source"] = release, "newest_installed_package"
+                self.record("kernel.release", OK, "offline root: newest installed kernel package")
+            else:
+                status, names, msg = self.listdir("/lib/modules")
+                names = [n for n in names if os.path.isdir(self.path("/lib/modules/" + n))]
+                if names:
+                    facts["release"] = sorted(names, key=version_key)[-1]
+                    facts["release_source"] = "modules_dir"
+                    self.record("kernel.release", OK, "offline root: newest /lib/modules directory")
+                else:
+                    self.record("kernel.release", status if status != OK else ABSENT,
+                                msg or "no kernel package and no /lib/modules/* directory")
+
+        status, text, msg = self.read("/proc/cmdline", limit=65536)
+        if status == OK:
+            facts["cmdline"] = text.strip()
+        self.record("kernel.cmdline", status, msg)
+
+        status, msg = ABSENT, "kernel release unknown"
+        if facts["release"]:
+            config_path = "/boot/config-%s" % facts["release"]
+            status, text, msg = self.read(config_path)
+            if status == OK:
+                facts["config_path"], facts["config"] = config_path, parse_kernel_config(text)
+            elif status == ABSENT and not self.offline:
+                status, text, msg2 = self.read_gzip("/proc/config.gz")
+                if status == OK:
+                    facts["config_path"] = "/proc/config.gz"
+                    facts["config"] = parse_kernel_config(text)
+                    msg = ""
+                elif status == ABSENT:
+                    msg = "neither %s nor /proc/config.gz exists" % config_path
+                else:
+                    msg = msg2
+        self.record("kernel.config", status, msg)
+
+        facts["btf"], status, msg = self.exists_in_runtime("/sys/kernel/btf/vmlinux")
+        self.record("kernel.btf", status, msg)
+
+        status, text, msg = self.read("/proc/sys/kernel/tainted", limit=64)
+        if status == OK:
+            try:
+                facts["tainted"] = int(text.strip())
+            except ValueError:
+                status, msg = ERROR, "/proc/sys/kernel/tainted is not a number: %r" % text[:40]
+        self.record("kernel.tainted", status, msg)
+        return facts
+
+    def read_gzip(self, host_path):
+        try:
+            with gzip.open(self.path(host_path), "rb") as handle:
+                return OK, to_text(handle.read(MAX_FILE_BYTES)), ""
+        except (IOError, OSError) as exc:
+            status = _errno_status(exc)
+            return status, None, "%s: %s" % (host_path, getattr(exc, "strerror", None) or exc)
+
+    def exists_in_runtime(self, host_path):
+        """(bool|None, status, message) for a /sys or /proc path's existence."""
+        if self.runtime_uncaptured(host_path):
+            return None, ABSENT, "%s not captured under %s" % (host_path.split("/")[1], self.root)
+        try:
+            os.stat(self.path(host_path))
+            return True, OK, ""
+        except (IOError, OSError) as exc:
+            status = _errno_status(exc)
+            if status == ABSENT:
+                return False, OK, "%s does not exist" % host_path
+            return None, status, "%s: %s" % (host_path, exc.strerror or exc)
+
+    # -- repos ----------------------------------------------------------------
+    def collect_repos(self, os_facts):
+        facts = {"main_file": None, "main": None, "vars": {}, "var_sources": {}, "repos": [],
+                 "files": []}
+        problems = []
+        main_file = None
+        for candidate in ("/etc/dnf/dnf.conf", "/etc/yum.conf"):
+            if os.path.exists(self.path(candidate)):
+                main_file = candidate
+                break
+        sections = []
+        if main_file:
+            status, text, msg = self.read(main_file)
+            entry = {"path": main_file, "status": status, "message": msg}
+            if status == OK:
+                try:
+                    sections = parse_ini(text)
+                except IniError as exc:
+                    entry.update(status=ERROR, message="%s: %s" % (main_file, exc))
+            facts["files"].append(entry)
+            if entry["status"] != OK:
+                problems.append((entry["status"], entry["message"]))
+            facts["main_file"] = main_file
+            for name, options in sections:
+                if name == "main":
+                    facts["main"] = options
+        facts["vars"], facts["var_sources"] = self.repo_vars(os_facts)
+        repo_dirs = DEFAULT_REPO_DIRS
+        if facts["main"] and facts["main"].get("reposdir"):
+            repo_dirs = tuple(split_list(facts["main"]["reposdir"]))
+        seen = set()
+        for name, options in sections:
+            if name != "main":
+                self._add_repo(facts, seen, name, options, main_file)
+        for repo_dir in repo_dirs:
+            status, names, msg = self.listdir(repo_dir)
+            if status not in (OK, ABSENT):
+                facts["files"].append({"path": repo_dir, "status": status, "message": msg})
+                problems.append((status, msg))
+            for fname in names:
+                if not fname.endswith(".repo"):
+                    continue
+                path = repo_dir.rstrip("/") + "/" + fname
+                status, text, msg = self.read(path)
+                entry = {"path": path, "status": status, "message": msg}
+                if status == OK:
+                    try:
+                        for section, options in parse_ini(text):
+                            self._add_repo(facts, seen, section, options, path)
+                    except IniError as exc:
+                        # dnf refuses to run with such a file; repos parsed before the bad
+                        # line are still reported, and the probe says what broke.
+                        entry.update(status=ERROR, message="%s: %s" % (path, exc))
+                facts["files"].append(entry)
+                if entry["status"] != OK:
+                    problems.append((entry["status"], entry["message"]))
+        if problems:
+            self.record("repos", problems[0][0], "; ".join(m for _, m in problems))
+        else:
+            self.record("repos", OK if facts["repos"] else ABSENT,
+                        "" if facts["repos"] else "no repository is defined")
+        return facts
+
+    def _add_repo(self, facts, seen, repo_id, options, path):
+        repo = repo_from_options(repo_id, options, path, facts["vars"])
+        repo["duplicate"] = repo_id in seen
+        seen.add(repo_id)
+        facts["repos"].append(repo)
+
+    def repo_vars(self, os_facts):
+        """$releasever/$basearch/$arch plus /etc/dnf/vars and /etc/yum/vars, like dnf."""
+        values, sources = {}, {}
+        arch = os_facts.get("arch")
+        if arch:
+            values["arch"], sources["arch"] = arch, "os.arch"
+            values["basearch"], sources["basearch"] = basearch(arch), "os.arch"
+        os_release = os_facts.get("os_release") or {}
+        version_id = os_release.get("VERSION_ID")
+        if version_id:
+            values["releasever"] = version_id.split(".")[0]
+            sources["releasever"] = "/etc/os-release VERSION_ID (major)"
+        for var_dir in ("/etc/yum/vars", "/etc/dnf/vars"):
+            status, names, msg = self.listdir(var_dir)
+            for name in names:
+                status, text, msg = self.read(var_dir + "/" + name, limit=4096)
+                if status == OK and re.match(r"^[A-Za-z0-9_]+$", name):
+                    values[name] = text.strip().splitlines()[0] if text.strip() else ""
+                    sources[name] = var_dir + "/" + name
+        return values, sources
+
+    # -- kernel modules ---------------------------------------------------------
+    def collect_kmods(self, packages):
+        facts = {"loaded": None, "out_of_tree": [], "dkms": []}
+        status, text, msg = self.read("/proc/modules")
+        if status == OK:
+            facts["loaded"] = parse_proc_modules(text)
+        self.record("kmods.loaded", status, msg)
+
+        owners = {}
+        for pkg in packages or []:
+            for path in pkg.get("module_files") or []:
+                owners.setdefault(normalise_module_path(path), []).append(pkg["nevra"])
+        failures = []
+        status, kernels, msg = self.listdir("/lib/modules")
+        if status not in (OK, ABSENT):
+            failures.append((status, msg))
+        for kernel in kernels:
+            for sub in OUT_OF_TREE_DIRS:
+                base = "/lib/modules/%s/%s" % (kernel, sub)
+                for path, err in self.walk_files(base):
+                    if err:
+                        failures.append(err)
+                        continue
+                    if not path.endswith(MODULE_SUFFIXES):
+                        continue
+                    real = self.path(path)
+                    target = to_text(os.readlink(real)) if os.path.islink(real) else None
+                    facts["out_of_tree"].append({
+                        "path": path, "kernel_release": kernel, "location": sub,
+                        "module": module_name(path), "symlink_target": target,
+                        "owners": sorted(owners.get(normalise_module_path(path), [])),
+                    })
+        if failures:
+            self.record("kmods.out_of_tree", failures[0][0], "; ".join(m for _, m in failures))
+        else:
+            self.record("kmods.out_of_tree", OK if kernels else ABSENT,
+                        "" if kernels else "no /lib/modules directory")
+
+        status, modules, msg = self.listdir("/var/lib/dkms")
+        dkms_failures = []
+        for module in modules:
+            entry = self.dkms_module(module, dkms_failures)
+            if entry:
+                facts["dkms"].extend(entry)
+        if dkms_failures:
+            self.record("kmods.dkms", dkms_failures[0][0], "; ".join(m for _, m in dkms_failures))
+        elif status == ABSENT:
+            self.record("kmods.dkms", OK, "no /var/lib/dkms: DKMS not in use")
+        else:
+            self.record("kmods.dkms", status, msg)
+        return facts
+
+    def walk_files(self, host_dir):
+        real = self.path(host_dir)
+        if not os.path.isdir(real):
+            return
+        errors = []
+        for dirpath, dirnames, filenames in os.walk(real, onerror=errors.append):
+            dirnames.sort()
+            for fname in sorted(filenames):
+                full = os.path.join(dirpath, fname)
+                yield "/" + os.path.relpath(full, self.root).replace(os.sep, "/") \
+                    if self.offline else full, None
+        for exc in errors:
+            yield None, (_errno_status(exc), "%s: %s" % (host_dir, exc))
+
+    def dkms_module(self, module, failures):
+        base = "/var/lib/dkms/" + module
+        status, versions, msg = self.listdir(base)
+        if status != OK:
+            if status != ABSENT:
+                failures.append((status, msg))
+            return []
+        result = []
+        for version in versions:
+            vdir = base + "/" + version
+            real = self.path(vdir)
+            if version.startswith("kernel-") or not os.path.isdir(real) or os.path.islink(real):
+                continue
+            entry = {"module": module, "version": version, "source": None, "kernels": []}
+            src = self.path(vdir + "/source")
+            if os.path.islink(src):
+                entry["source"] = to_text(os.readlink(src))
+            status, kernels, msg = self.listdir(vdir)
+            if status not in (OK, ABSENT):
+                failures.append((status, msg))
+            for kernel in kernels:
+                if kernel in ("source", "build") or not os.path.isdir(self.path(vdir + "/" + kernel)):
+                    continue
+                status, arches, msg = self.listdir(vdir + "/" + kernel)
+                for arch in arches:
+                    mods = [module_name(p) for p, err in
+                            self.walk_files("%s/%s/%s/module" % (vdir, kernel, arch))
+                            if p and p.endswith(MODULE_SUFFIXES)]
+                    installed_link = self.path("%s/kernel-%s-%s" % (base, kernel, arch))
+                    entry["kernels"].append({"kernel_release": kernel, "arch": arch,
+                                             "modules": sorted(mods),
+                                             "installed": os.path.islink(installed_link)})
+            result.append(entry)
+        return result
+
+    # -- crypto -----------------------------------------------------------------
+    def collect_crypto(self, packages, kernel_facts):
+        facts = {"proc_crypto": None, "openssl_version": None, "openssl_version_source": None,
+                 "openssl_digests": None, "openssl_ciphers": None, "openssl_public_key": None,
+                 "policy": None, "fips_enabled": None, "fips_cmdline": None}
+        status, text, msg = self.read("/proc/crypto")
+        if status == OK:
+            facts["proc_crypto"] = parse_proc_crypto(text)
+        self.record("crypto.proc_crypto", status, msg)
+
+        if self.offline:
+            pkg = find_package(packages or [], ("openssl-libs", "openssl", "openssl3-libs"))
+            if pkg:
+                facts["openssl_version"] = "%s-%s" % (pkg["version"], pkg["release"])
+                facts["openssl_version_source"] = "package " + pkg["nevra"]
+                self.record("crypto.openssl_version", OK,
+                            "offline root: version of the installed %s package" % pkg["name"])
+            else:
+                self.record("crypto.openssl_version", ABSENT, "no openssl package installed")
+            self.record("crypto.openssl_algorithms", ABSENT,
+                        "not collected under --root: binaries inside an offline root are never run")
+        else:
+            status, out, msg = self.run(["openssl", "version"])
+            if status == OK:
+                facts["openssl_version"] = out.strip()
+                facts["openssl_version_source"] = "openssl version"
+            self.record("crypto.openssl_version", status, msg)
+            if status == OK:
+                self.collect_openssl_lists(facts)
+            else:
+                self.record("crypto.openssl_algorithms", status, msg)
+
+        status, text, msg = self.read("/etc/crypto-policies/state/current", limit=4096)
+        if status == ABSENT:
+            status, text, msg = self.read("/etc/crypto-policies/config", limit=4096)
+            text = "\n".join(l for l in (text or "").splitlines() if not l.strip().startswith("#"))
+        if status == OK:
+            facts["policy"] = text.strip() or None
+        self.record("crypto.policy", status, msg if status != ABSENT else
+                    "no crypto-policies (EL7 and older have none)")
+
+        status, text, msg = self.read("/proc/sys/crypto/fips_enabled", limit=64)
+        if status == OK:
+            facts["fips_enabled"] = text.strip() == "1"
+        cmdline = kernel_facts.get("cmdline")
+        if cmdline is not None:
+            facts["fips_cmdline"] = "fips=1" in cmdline.split()
+        self.record("crypto.fips", status, msg)
+        return facts
+
+    def collect_openssl_lists(self, facts):
+        failures = []
+        for key, new_flag, old_cmd in (("openssl_digests", "-digest-algorithms",
+                                        "list-message-digest-algorithms"),
+                                       ("openssl_ciphers", "-cipher-algorithms",
+                                        "list-cipher-algorithms"),
+                                       ("openssl_public_key", "-public-key-algorithms",
+                                        "list-public-key-algorithms")):
+            status, out, msg = self.run(["openssl", "list", new_flag])
+            if status == ERROR:  # OpenSSL 1.0.x (EL7) only knows the old commands
+                status, out, msg = self.run(["openssl", old_cmd])
+            if status == OK:
+                facts[key] = parse_openssl_list(out)
+            else:
+                failures.append((status, msg))
+        if failures:
+            self.record("crypto.openssl_algorithms", failures[0][0],
+                        "; ".join(m for _, m in failures))
+        else:
+            self.record("crypto.openssl_algorithms", OK)
+
+    # -- system ------------------------------------------------------------------
+    def collect_system(self):
+        facts = {"filesystems": [], "uefi": None, "secure_boot": None, "selinux_current": None,
+                 "selinux_configured": None, "memory_total_kb": None, "memory_available_kb": None,
+                 "cpu_flags": None, "cpu_model": None, "cpu_count": None}
+        failures = []
+        for mount in ("/", "/var", "/boot", "/usr"):
+            real = self.path(mount)
+            while not os.path.exists(real) and real != self.root and real != "/":
+                real = os.path.dirname(real)
+            try:
+                st = os.statvfs(real)
+                dev = os.stat(real).st_dev
+            except (IOError, OSError) as exc:
+                failures.append((_errno_status(exc), "statvfs %s: %s" % (mount, exc)))
+                continue
+            facts["filesystems"].append({
+                "path": mount, "device": dev, "total_bytes": st.f_blocks * st.f_frsize,
+                "free_bytes": st.f_bfree * st.f_frsize, "avail_bytes": st.f_bavail * st.f_frsize,
+                "measured_on": to_text(real)})
+        if failures:
+            self.record("system.disk", failures[0][0], "; ".join(m for _, m in failures))
+        else:
+            self.record("system.disk", OK, "offline root: measured on the filesystem holding it"
+                        if self.offline else "")
+
+        facts["uefi"], status, msg = self.exists_in_runtime("/sys/firmware/efi")
+        if status == OK and facts["uefi"] is False and self.offline and \
+                not os.path.isdir(self.path("/sys/firmware")):
+            facts["uefi"], status, msg = None, ABSENT, "/sys/firmware not captured under " + self.root
+        self.record("system.efi", status, msg)
+        if facts["uefi"] is False:
+            facts["secure_boot"] = False
+            self.record("system.secure_boot", OK, "legacy BIOS boot")
+        elif facts["uefi"] is True:
+            path = "/sys/firmware/efi/efivars/" + SECURE_BOOT_VAR
+            try:
+                with open(self.path(path), "rb") as handle:
+                    data = bytearray(handle.read(64))
+                if len(data) >= 5:
+                    facts["secure_boot"] = data[4] == 1
+                    self.record("system.secure_boot", OK)
+                else:
+                    self.record("system.secure_boot", ERROR, "%s is %d bytes" % (path, len(data)))
+            except (IOError, OSError) as exc:
+                self.record("system.secure_boot", _errno_status(exc), "%s: %s" % (path, exc))
+        else:
+            self.record("system.secure_boot", status, msg)
+
+        present, status, msg = self.exists_in_runtime("/sys/fs/selinux")
+        if present is True:
+            status, text, msg = self.read("/sys/fs/selinux/enforce", limit=16)
+            if status == OK:
+                facts["selinux_current"] = "enforcing" if text.strip() == "1" else "permissive"
+        elif present is False:
+            facts["selinux_current"] = "disabled"
+        self.record("system.selinux", status, msg)
+        status, text, msg = self.read("/etc/selinux/config", limit=65536)
+        if status == OK:
+            for line in text.splitlines():
+                m = re.match(r"^\s*SELINUX\s*=\s*(\S+)", line)
+                if m:
+                    facts["selinux_configured"] = m.group(1).strip("\"'").lower()
+        self.record("system.selinux_config", status, msg)
+
+        status, text, msg = self.read("/proc/meminfo", limit=65536)
+        if status == OK:
+            for line in text.splitlines():
+                m = re.match(r"^(MemTotal|MemAvailable):\s+(\d+)", line)
+                if m:
+                    key = "memory_total_kb" if m.group(1) == "MemTotal" else "memory_available_kb"
+                    facts[key] = int(m.group(2))
+        self.record("system.memory", status, msg)
+
+        status, text, msg = self.read("/proc/cpuinfo")
+        if status == OK:
+            count = 0
+            for line in text.splitlines():
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "processor":
+                    count += 1
+                elif key in ("flags", "Features") and facts["cpu_flags"] is None:
+                    facts["cpu_flags"] = value.split()
+                elif key in ("model name", "CPU part") and facts["cpu_model"] is None:
+                    facts["cpu_model"] = value.strip()
+            facts["cpu_count"] = count or None
+        self.record("system.cpu", status, msg)
+        return facts
+
+    # -- everything --------------------------------------------------------------
+    def collect(self):
+        started = time.time()
+        os_facts = self.collect_os()
+        packages = self.collect_packages()
+        os_facts["arch"], arch_msg = self.detect_arch(packages)
+        self.record("os.arch", OK if os_facts["arch"] else ERROR, arch_msg)
+        kernel = self.collect_kernel(packages)
+        facts = {
+            "schema_version": SCHEMA_VERSION,
+            "collector": {"version": COLLECTOR_VERSION, "python": "%d.%d.%d" % sys.version_info[:3],
+                          "rpm_backend": None, "duration_s": None},
+            "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "root": None if not self.offline else to_text(self.root),
+            "os": os_facts,
+            "kernel": kernel,
+            "packages": packages,
+            "repos": self.collect_repos(os_facts),
+            "kmods": self.collect_kmods(packages),
+            "crypto": self.collect_crypto(packages, kernel),
+            "system": self.collect_system(),
+        }
+        facts["collector"]["rpm_backend"] = self.rpm_backend_used
+        facts["collector"]["duration_s"] = round(time.time() - started, 3)
+        facts["probes"] = self.probes
+        return facts
+
+    def detect_arch(self, packages):
+        if not self.offline:
+            return to_text(os.uname()[4]), ""
+        counts = {}
+        for pkg in packages or []:
+            if pkg["name"] in KERNEL_PACKAGES:
+                return pkg["arch"], "offline root: architecture of the kernel package"
+            if pkg["arch"] not in ("noarch", None):
+                counts[pkg["arch"]] = counts.get(pkg["arch"], 0) + 1
+        if counts:
+            return max(sorted(counts), key=lambda a: counts[a]), \
+                "offline root: most common package architecture"
+        return None, "offline root without packages: architecture unknown"
+
+
+# -- parsers (pure functions; doctested by the test suite) -------------------------
+
+def parse_os_release(text):
+    """Parse os-release(5) lines into a dict.
+
+    >>> parse_os_release('NAME="CentOS Linux"\\nVERSION_ID="8"\\n# c\\nBAD\\n')
+    {'NAME': 'CentOS Linux', 'VERSION_ID': '8'}
+    """
+    result = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+            value = re.sub(r"\\(.)", r"\1", value)
+        result[key.strip()] = value
+    return result
+
+
+def parse_kernel_config(text):
+    """CONFIG_X=y/m/"str"/n ('# CONFIG_X is not set' becomes 'n').
+
+    >>> sorted(parse_kernel_config('CONFIG_A=y\\n# CONFIG_B is not set\\nCONFIG_C="x"\\n').items())
+    [('CONFIG_A', 'y'), ('CONFIG_B', 'n'), ('CONFIG_C', 'x')]
+    """
+    config = {}
+    for line in text.splitlines():
+        line = line.strip()
+        m = re.match(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$", line)
+        if m:
+            config[m.group(1)] = "n"
+            continue
+        m = re.match(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$", line)
+        if m:
+            value = m.group(2)
+            if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+                value = value[1:-1]
+            config[m.group(1)] = value
+    return config
+
+
+def parse_proc_modules(text):
+    """Parse /proc/modules.
+
+    >>> parse_proc_modules('wireguard 229376 0 - Live 0xffffffffc0a1b000 (OE)\\n')[0]['taint']
+    'OE'
+    """
+    modules = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        used_by = [] if len(parts) < 4 or parts[3] == "-" else [u for u in parts[3].split(",") if u]
+        taint = None
+        if parts[-1].startswith("(") and parts[-1].endswith(")"):
+            taint = parts[-1][1:-1]
+        modules.append({
+            "name": parts[0],
+            "size": int(parts[1]) if parts[1].isdigit() else None,
+            "refcount": int(parts[2]) if parts[2].isdigit() else None,
+            "used_by": used_by,
+            "state": parts[4] if len(parts) > 4 else None,
+            "taint": taint,
+        })
+    return modules
+
+
+def parse_proc_crypto(text):
+    """Parse /proc/crypto into a list of dicts (name, driver, module, type, priority...)."""
+    entries, current = [], {}
+    for line in text.splitlines() + [""]:
+        if not line.strip():
+            if current:
+                entries.append(current)
+                current = {}
+            continue
+        key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if key in ("name", "driver", "module", "type", "selftest", "internal", "fips_allowed"):
+            current[key] = value
+        elif key == "priority":
+            current[key] = int(value) if value.lstrip("-").isdigit() else None
+    return [{"name": e.get("name"), "driver": e.get("driver"), "module": e.get("module"),
+             "type": e.get("type"), "priority": e.get("priority"),
+             "selftest": e.get("selftest"), "fips_allowed": e.get("fips_allowed")}
+            for e in entries if e.get("name")]
+
+
+def parse_openssl_list(text):
+    """Names from `openssl list -*-algorithms` (1.0.x, 1.1.x and 3.x formats).
+
+    >>> parse_openssl_list('Legacy:\\n  SM3\\n  { 1.2.156.10197.1.401, SM3 } @ default\\nRSA-SHA256 => RSA\\n')
+    ['RSA-SHA256', 'SM3']
+    """
+    names = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.endswith(":") or line.startswith(("Name:", "Type:", "PEM", "OID")):
+            continue
+        if line.startswith("{"):
+            inner = line[1:line.find("}")] if "}" in line else line[1:]
+            for item in inner.split(","):
+                item = item.strip()
+                if item and not re.match(r"^[0-9.]+$", item):
+                    names.add(item)
+            continue
+        name = line.split(" => ")[0].split()[0]
+        names.add(name)
+    return sorted(names)
+
+
+class IniError(ValueError):
+    """A .repo/.conf file that dnf itself would refuse to parse."""
+
+
+def parse_ini(text):
+    """Parse dnf-style ini: [sections], key=value, #/; comments, indented continuations.
+
+    Returns [(section, {key: value})] in file order; continuation lines join with newlines.
+
+    >>> parse_ini('[base]\\nname=Base\\nbaseurl=http://a/\\n  http://b/\\n')
+    [('base', {'name': 'Base', 'baseurl': 'http://a/\\nhttp://b/'})]
+    """
+    sections, current, last_key = [], None, None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.rstrip("\r")
+        stripped = line.strip()
+        if not stripped:
+            last_key = None if current is None else last_key
+            continue
+        if stripped[0] in "#;":
+            continue
+        if line[0] in " \t" and last_key is not None:
+            current[1][last_key] = (current[1][last_key] + "\n" + stripped).strip("\n")
+            continue
+        if stripped.startswith("["):
+            if not stripped.endswith("]") or len(stripped) < 3:
+                raise IniError("line %d: malformed section header %r" % (number, stripped[:60]))
+            current = (stripped[1:-1].strip(), {})
+            sections.append(current)
+            last_key = None
+            continue
+        if "=" not in stripped:
+            raise IniError("line %d: expected key=value, got %r" % (number, stripped[:60]))
+        if current is None:
+            raise IniError("line %d: option before any [section]" % number)
+        key, value = stripped.split("=", 1)
+        last_key = key.strip().lower()
+        if not last_key:
+            raise IniError("line %d: empty option name" % number)
+        current[1][last_key] = value.strip()
+    return sections
+
+
+def split_list(value):
+    """dnf's list options: separated by whitespace and/or commas."""
+    return [item for item in re.split(r"[\s,]+", value or "") if item]
+
+
+def expand_vars(value, variables):
+    """Replace $var and ${var} the way dnf substitutes; unknown variables stay."""
+    def repl(match):
+        name = match.group(1) or match.group(2)
+        return variables.get(name, match.group(0))
+    return re.sub(r"\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z0-9_]+)", repl, value)
+
+
+def parse_bool(value, default):
+    if value is None:
+        return default
+    value = value.strip().lower()
+    if value in ("1", "yes", "true", "on", "enabled"):
+        return True
+    if value in ("0", "no", "false", "off", "disabled"):
+        return False
+    return default
+
+
+def repo_from_options(repo_id, options, path, variables):
+    baseurl = split_list(options.get("baseurl"))
+    gpgkey = split_list(options.get("gpgkey"))
+    mirrorlist = options.get("mirrorlist") or None
+    metalink = options.get("metalink") or None
+    return {
+        "id": repo_id,
+        "name": options.get("name"),
+        "file": path,
+        "baseurl": baseurl,
+        "mirrorlist": mirrorlist,
+        "metalink": metalink,
+        "enabled": parse_bool(options.get("enabled"), True),
+        "gpgcheck": parse_bool(options.get("gpgcheck"), None),
+        "gpgkey": gpgkey,
+        "expanded": {
+            "name": expand_vars(options.get("name") or "", variables) or None,
+            "baseurl": [expand_vars(u, variables) for u in baseurl],
+            "mirrorlist": expand_vars(mirrorlist, variables) if mirrorlist else None,
+            "metalink": expand_vars(metalink, variables) if metalink else None,
+            "gpgkey": [expand_vars(k, variables) for k in gpgkey],
+        },
+        "options": options,
+    }
+
+
+def basearch(arch):
+    if arch in ("i386", "i486", "i586", "i686", "athlon", "geode"):
+        return "i386"
+    if arch.startswith("armv7") or arch.startswith("armv6"):
+        return "armhfp"
+    if arch in ("ppc64le", "ppc64", "s390x", "x86_64", "aarch64", "loongarch64", "riscv64"):
+        return arch
+    return arch
+
+
+_PGP_KEYID = re.compile(r"Key ID ([0-9a-fA-F]{8,40})")
+
+
+def normalise_package(record, module_files):
+    """Turn raw header values (bindings or --qf text) into the facts' package dict."""
+    def clean(value):
+        value = to_text(value)
+        if value in (None, "(none)", ""):
+            return None
+        return value
+    epoch = clean(record.get("epoch"))
+    install_time = clean(record.get("install_time"))
+    signature = clean(record.get("signature"))
+    key_id, sig_algo = None, None
+    if signature:
+        m = _PGP_KEYID.search(signature)
+        if m:
+            key_id = m.group(1).lower()
+        sig_algo = signature.split(",")[0].strip()
+    pkg = {
+        "name": clean(record["name"]),
+        "epoch": int(epoch) if epoch is not None else None,
+        "version": clean(record["version"]),
+        "release": clean(record["release"]),
+        "arch": clean(record["arch"]),
+        "vendor": clean(record.get("vendor")),
+        "packager": clean(record.get("packager")),
+        "install_time": int(install_time) if install_time is not None else None,
+        "source_rpm": clean(record.get("source_rpm")),
+        "sigkey_id": key_id,
+        "sig_algo": sig_algo,
+        "module_files": module_paths(module_files),
+    }
+    pkg["nevra"] = nevra(pkg)
+    return pkg
+
+
+def nevra(pkg):
+    epoch = "%s:" % pkg["epoch"] if pkg.get("epoch") else ""
+    if pkg.get("arch"):
+        return "%s-%s%s-%s.%s" % (pkg["name"], epoch, pkg["version"], pkg["release"], pkg["arch"])
+    return "%s-%s%s-%s" % (pkg["name"], epoch, pkg["version"], pkg["release"])
+
+
+def module_paths(paths):
+    return sorted(to_text(p) for p in paths
+                  if p and to_text(p).startswith(MODULE_DIR_PREFIXES) and
+                  to_text(p).endswith(MODULE_SUFFIXES))
+
+
+def normalise_module_path(path):
+    """/usr/lib/modules and /lib/modules are the same directory on EL7+."""
+    return path[4:] if path.startswith("/usr/lib/modules/") else path
+
+
+def module_name(path):
+    base = path.rsplit("/", 1)[-1]
+    for suffix in MODULE_SUFFIXES:
+        if base.endswith(suffix):
+            base = base[:-len(suffix)]
+            break
+    return base.replace("-", "_")
+
+
+def find_package(packages, names):
+    for name in names:
+        matches = [p for p in packages if p["name"] == name]
+        if matches:
+            return sorted(matches, key=lambda p: evr_key(p))[-1]
+    return None
+
+
+def newest_kernel_package(packages):
+    kernels = [p for p in packages if p["name"] in KERNEL_PACKAGES]
+    if not kernels:
+        return None
+    newest = sorted(kernels, key=evr_key)[-1]
+    return "%s-%s.%s" % (newest["version"], newest["release"], newest["arch"])
+
+
+# -- rpm version comparison ------------------------------------------------------
+# rpmvercmp semantics (rpm >= 4.15: ~ sorts before anything, ^ after the base but
+# before anything else), so both sides of the wire order versions exactly like rpm.
+
+_SEGMENT = re.compile(r"([0-9]+|[A-Za-z]+|~|\^)")
+
+
+def rpmvercmp(a, b):
+    """Compare two version or release strings like rpm does: -1, 0 or 1.
+
+    >>> [rpmvercmp('1.0', '1.0.1'), rpmvercmp('1.0~rc1', '1.0'), rpmvercmp('2.0a', '2.0'), rpmvercmp('1.0^1', '1.0')]
+    [-1, -1, 1, 1]
+    """
+    a, b = a or "", b or ""
+    if a == b:
+        return 0
+    sa, sb = _SEGMENT.findall(a), _SEGMENT.findall(b)
+    while sa or sb:
+        x = sa.pop(0) if sa else None
+        y = sb.pop(0) if sb else None
+        if x == "~" or y == "~":
+            if x != "~":
+                return 1
+            if y != "~":
+                return -1
+            continue
+        if x == "^" or y == "^":
+            if x is None:
+                return -1
+            if y is None:
+                return 1
+            if x != "^":
+                return 1
+            if y != "^":
+                return -1
+            continue
+        if x is None:
+            return -1
+        if y is None:
+            return 1
+        if x.isdigit() and y.isdigit():
+            x, y = int(x), int(y)
+        elif x.isdigit():
+            return 1
+        elif y.isdigit():
+            return -1
+        if x != y:
+            return 1 if x > y else -1
+    return 0
+
+
+def labelcompare(evr1, evr2):
+    """Compare (epoch, version, release) tuples like rpm.labelCompare."""
+    e1, e2 = int(evr1[0] or 0), int(evr2[0] or 0)
+    if e1 != e2:
+        return 1 if e1 > e2 else -1
+    return rpmvercmp(evr1[1], evr2[1]) or rpmvercmp(evr1[2], evr2[2])
+
+
+class _VersionKey(object):
+    def __init__(self, evr):
+        self.evr = evr
+
+    def __lt__(self, other):
+        return labelcompare(self.evr, other.evr) < 0
+
+    def __eq__(self, other):
+        return labelcompare(self.evr, other.evr) == 0
+
+
+def evr_key(pkg):
+    return _VersionKey((pkg.get("epoch"), pkg.get("version"), pkg.get("release")))
+
+
+def version_key(release):
+    return _VersionKey((None, release, ""))
+
+
+# -- entry point --------------------------------------------------------------------
+
+def main(argv=None):
+    import argparse
+    parser = argparse.ArgumentParser(prog="collector", description="Collect read-only host facts "
+                                     "for migrate and print them as JSON.")
+    parser.add_argument("--root", default=None, help="read a host mounted at DIR instead of /")
+    parser.add_argument("--rpm-backend", choices=("auto", "bindings", "cli"), default="auto")
+    parser.add_argument("--timeout", type=float, default=30.0, help="per-command timeout (s)")
+    args = parser.parse_args(argv)
+    if args.root is not None and not os.path.isdir(args.root):
+        sys.stderr.write("collector: --root %s is not a directory\n" % args.root)
+        return 2
+    facts = Collector(root=args.root, rpm_backend=args.rpm_backend, timeout=args.timeout).collect()
+    out = json.dumps(facts, sort_keys=True)
+    if PY2:  # pragma: no cover
+        sys.stdout.write(out.encode("utf-8") if isinstance(out, text_type) else out)
+    else:
+        sys.stdout.write(out)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

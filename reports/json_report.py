@@ -1,0 +1,56 @@
+"""The versioned JSON report envelope of one assessment."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Dict
+
+from migrate import __version__
+from migrate.engine import Assessment
+from migrate.source import identify_source
+
+REPORT_SCHEMA_VERSION = 1
+
+
+def _finding(f: Any) -> Dict[str, Any]:
+    data = dataclasses.asdict(f)
+    data["remediation"]["commands"] = [list(c) for c in f.remediation.commands]
+    return data
+
+
+def build_report(assessment: Assessment, include_facts: bool = True) -> Dict[str, Any]:
+    facts, manifest = assessment.facts, assessment.manifest
+    source = identify_source(facts)
+    failed = facts.failed_probes()
+    report: Dict[str, Any] = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "tool": {"name": "migrate", "version": __version__},
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": {"hostname": facts.os.hostname, "machine_id_sha256": facts.os.machine_id_sha256,
+                 "root": facts.root, "arch": facts.os.arch, "collected_at": facts.collected_at},
+        "source": None if source is None else {
+            "distro": source.distro, "variant": source.variant, "major": source.major,
+            "minor": source.minor, "label": source.label, "supported": source.supported,
+            "evidence": list(source.evidence)},
+        "target": {"id": manifest.id, "name": manifest.name, "version": manifest.version},
+        "summary": {
+            "verdict": assessment.verdict,
+            "complete": assessment.complete,
+            "blockers": assessment.count("blocker"),
+            "warnings": assessment.count("warning"),
+            "info": assessment.count("info"),
+            "waived": sum(1 for f in assessment.findings if f.waived),
+            "checks": {status: sum(1 for r in assessment.results if r.status == status)
+                       for status in ("passed", "findings", "not_applicable", "skipped", "error")},
+            "failed_probes": {name: dataclasses.asdict(p) for name, p in failed.items()},
+        },
+        "checks": [{"id": r.check_id, "title": r.title, "category": r.category,
+                    "status": r.status, "reason": r.reason, "origin": r.origin,
+                    "duration_ms": r.duration_ms, "finding_ids": [f.id for f in r.findings]}
+                   for r in assessment.results],
+        "findings": [_finding(f) for f in assessment.findings],
+        "unused_waivers": [dataclasses.asdict(w) for w in assessment.unused_waivers],
+    }
+    if include_facts:
+        report["facts"] = facts.to_dict()
+    return report

@@ -1210,6 +1210,19 @@ def version_key(release):
 
 # -- entry point --------------------------------------------------------------------
 
+def root_problem(root):
+    """Why --root cannot be read, or None."""
+    try:
+        os.listdir(root)
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return "--root %s does not exist" % root
+        if exc.errno == errno.ENOTDIR:
+            return "--root %s is not a directory" % root
+        return "--root %s cannot be read: %s" % (root, exc.strerror or exc)
+    return None
+
+
 def main(argv=None):
     import argparse
     parser = argparse.ArgumentParser(prog="collector", description="Collect read-only host facts "
@@ -1218,9 +1231,11 @@ def main(argv=None):
     parser.add_argument("--rpm-backend", choices=("auto", "bindings", "cli"), default="auto")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-command timeout (s)")
     args = parser.parse_args(argv)
-    if args.root is not None and not os.path.isdir(args.root):
-        sys.stderr.write("collector: --root %s is not a directory\n" % args.root)
-        return 2
+    if args.root is not None:
+        problem = root_problem(args.root)
+        if problem:
+            sys.stderr.write("collector: %s\n" % problem)
+            return 2
     facts = Collector(root=args.root, rpm_backend=args.rpm_backend, timeout=args.timeout).collect()
     out = json.dumps(facts, sort_keys=True)
     if PY2:  # pragma: no cover

@@ -6,7 +6,6 @@ start-up (the assessment benchmark's floor is `rpm -qa` itself).
 """
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 from migrate import collector
@@ -16,10 +15,7 @@ from migrate.facts import Facts
 
 def collect_local(root: Optional[str] = None, rpm_backend: str = "auto",
                   timeout: float = 30.0) -> Facts:
-    if root is not None:
-        if not os.path.exists(root):
-            raise BadInput("--root %s does not exist" % root)
-        if not os.path.isdir(root):
-            raise BadInput("--root %s is not a directory" % root)
+    if root is not None and collector.root_problem(root):
+        raise BadInput(collector.root_problem(root))
     data = collector.Collector(root=root, rpm_backend=rpm_backend, timeout=timeout).collect()
     return Facts.from_dict(data)

@@ -53,6 +53,8 @@ RELEASE_FILES = ("/etc/centos-release", "/etc/redhat-release", "/etc/system-rele
 SECURE_BOOT_VAR = "SecureBoot-8be4df61-93ca-11d2-aa0d-e98c6c4d5b0a"
 DEFAULT_REPO_DIRS = ("/etc/yum.repos.d", "/etc/yum/repos.d", "/etc/distro.repos.d")
 MAX_FILE_BYTES = 8 * 1024 * 1024
+ELF_MACHINES = {0x03: "i686", 0x3E: "x86_64", 0xB7: "aarch64", 0x16: "s390x", 0xF3: "riscv64",
+                0x102: "loongarch64"}
 
 # Separators for `rpm --qf` output: ASCII unit/record separators never occur in
 # sane header strings; a record that does not split cleanly is reported, not guessed.
@@ -797,7 +799,11 @@ class Collector(object):
         os_facts = self.collect_os()
         packages = self.collect_packages()
         os_facts["arch"], arch_msg = self.detect_arch(packages)
-        self.record("os.arch", OK if os_facts["arch"] else ERROR, arch_msg)
+        arch_status = OK
+        if not os_facts["arch"]:
+            pkg_status = self.probes["packages"]["status"]
+            arch_status = pkg_status if pkg_status in FAILED_STATUSES else ABSENT
+        self.record("os.arch", arch_status, arch_msg)
         kernel = self.collect_kernel(packages)
         facts = {
             "schema_version": SCHEMA_VERSION,
@@ -830,7 +836,26 @@ class Collector(object):
         if counts:
             return max(sorted(counts), key=lambda a: counts[a]), \
                 "offline root: most common package architecture"
-        return None, "offline root without packages: architecture unknown"
+        for binary in ("/usr/bin/bash", "/usr/bin/sh", "/bin/sh", "/usr/bin/python3"):
+            arch = self.elf_arch(binary)
+            if arch:
+                return arch, "offline root: ELF machine of %s" % binary
+        return None, "offline root without packages or ELF binaries: architecture unknown"
+
+    def elf_arch(self, host_path):
+        """Architecture from an ELF header (e_machine), read-only, never executed."""
+        try:
+            with open(self.path(host_path), "rb") as handle:
+                header = bytearray(handle.read(20))
+        except (IOError, OSError):
+            return None
+        if len(header) < 20 or header[:4] != bytearray(b"\x7fELF"):
+            return None
+        little = header[5] == 1
+        machine = header[18] | (header[19] << 8) if little else (header[18] << 8) | header[19]
+        if machine == 0x15:
+            return "ppc64le" if little else "ppc64"
+        return ELF_MACHINES.get(machine)
 
 
 # -- parsers (pure functions; doctested by the test suite) -------------------------

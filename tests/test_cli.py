@@ -1,0 +1,154 @@
+"""The command line: exit codes, one-line errors, JSON only on stdout."""
+import json
+
+import pytest
+
+from conftest import sample
+from migrate import exitcodes
+
+CENTOS8 = {"etc/os-release": None, "etc/centos-release": "CentOS Linux release 8.5.2111\n",
+           "etc/yum.repos.d/base.repo": "[baseos]\nname=BaseOS\nbaseurl=http://vault.centos.org/8.5.2111/BaseOS/$basearch/os/\n"}
+
+
+@pytest.fixture
+def centos8_root(make_root):
+    files = dict(CENTOS8)
+    files["etc/os-release"] = sample("centos8.1.os-release")
+    return make_root(files)
+
+
+def one_line_error(result):
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert lines and lines[-1].startswith("migrate: error: "), result
+    assert "Traceback" not in result.stderr
+    return lines[-1]
+
+
+def test_version_and_help_document_exit_codes(cli):
+    assert cli("--version").stdout.strip() == "migrate 0.1.0"
+    help_text = cli("assess", "--help").stdout
+    for code in range(6):
+        assert "\n  %d  " % code in help_text
+
+
+def test_unknown_target_is_bad_input(cli, centos8_root):
+    result = cli("assess", "--root", str(centos8_root), "--target", "rocky-9")
+    assert result.code == exitcodes.BAD_INPUT
+    assert "unknown target 'rocky-9'" in one_line_error(result)
+
+
+def test_root_that_does_not_exist(cli, tmp_path):
+    result = cli("assess", "--root", str(tmp_path / "missing"), "--target", "anolis-8")
+    assert result.code == exitcodes.BAD_INPUT
+    assert "does not exist" in one_line_error(result)
+
+
+def test_truncated_facts_file(cli, centos8_root, tmp_path):
+    facts = cli("collect", "--root", str(centos8_root)).stdout
+    cut = tmp_path / "cut.json"
+    cut.write_text(facts[:1000])
+    result = cli("assess", "--facts", str(cut), "--target", "anolis-8", "--json")
+    assert result.code == exitcodes.BAD_INPUT and result.stdout == ""
+    assert "malformed JSON" in one_line_error(result)
+
+
+def test_facts_of_another_schema_version(cli, centos8_root, tmp_path):
+    data = json.loads(cli("collect", "--root", str(centos8_root)).stdout)
+    data["schema_version"] = 0
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    result = cli("assess", "--facts", str(path), "--target", "anolis-8")
+    assert result.code == exitcodes.BAD_INPUT and "schema_version 0" in one_line_error(result)
+
+
+def test_collect_then_assess_facts_equals_assess_root(cli, centos8_root, tmp_path):
+    out = tmp_path / "host.facts.json"
+    assert cli("collect", "--root", str(centos8_root), "-o", str(out)).code == exitcodes.OK
+    from_file = cli("assess", "--facts", str(out), "--target", "opencloudos-8", "--json").json()
+    from_root = cli("assess", "--root", str(centos8_root), "--target", "opencloudos-8", "--json").json()
+    assert from_file["findings"] == from_root["findings"]
+    assert [c["status"] for c in from_file["checks"]] == [c["status"] for c in from_root["checks"]]
+
+
+def test_json_goes_to_stdout_and_logs_to_stderr(cli, centos8_root, tmp_path):
+    result = cli("assess", "--root", str(centos8_root), "--target", "opencloudos-8", "--json")
+    report = result.json()  # stdout is nothing but the JSON document
+    assert result.code == exitcodes.OK
+    assert report["summary"]["verdict"] == "ready" and report["summary"]["complete"] is True
+    assert report["source"]["label"] == "CentOS Linux 8.5"
+    assert {c["id"]: c["status"] for c in report["checks"]} == {
+        "system.migration_path": "findings", "system.source_supported": "passed"}
+
+
+def test_blockers_exit_3_and_report_file_is_written(cli, centos8_root, tmp_path):
+    out = tmp_path / "r.json"
+    result = cli("assess", "--root", str(centos8_root), "--target", "anolis-7", "-o", str(out))
+    assert result.code == exitcodes.BLOCKERS
+    report = json.loads(out.read_text())
+    assert [f["id"] for f in report["findings"] if f["severity"] == "blocker"] == ["system.migration_downgrade"]
+    assert "BLOCKED" in result.stdout
+
+
+def test_waiver_downgrades_a_blocker(cli, centos8_root, tmp_path):
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text("waivers:\n  - id: system.migration_downgrade\n    reason: test\n")
+    result = cli("assess", "--root", str(centos8_root), "--target", "anolis-7", "--json",
+                 "--waivers", str(waivers))
+    assert result.code == exitcodes.OK
+    assert result.json()["summary"]["waived"] == 1
+
+
+def test_bad_waiver_file(cli, centos8_root, tmp_path):
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text("waivers: [ {id: x.y\n")
+    result = cli("assess", "--root", str(centos8_root), "--target", "anolis-8", "--waivers", str(waivers))
+    assert result.code == exitcodes.BAD_INPUT and "not valid YAML" in one_line_error(result)
+
+
+def test_warnings_exit_4_only_with_fail_on_warning(cli, make_root):
+    root = make_root({"etc/os-release": sample("centos8.1.os-release"),
+                      "etc/centos-release": sample("centos8.1.centos-release")})
+    assert cli("assess", "--root", str(root), "--target", "anolis-8").code == exitcodes.OK
+    result = cli("assess", "--root", str(root), "--target", "anolis-8", "--fail-on", "warning")
+    assert result.code == exitcodes.WARNINGS
+
+
+def test_garbage_repo_file_makes_the_result_incomplete(cli, centos8_root):
+    (centos8_root / "etc/yum.repos.d/broken.repo").write_bytes(b"\xff\xfe garbage [[[\n")
+    result = cli("assess", "--root", str(centos8_root), "--target", "opencloudos-8", "--json")
+    assert result.code == exitcodes.INCOMPLETE
+    report = result.json()
+    assert report["summary"]["complete"] is False
+    assert report["summary"]["failed_probes"]["repos"]["status"] == "error"
+    assert "broken.repo" in result.stderr
+
+
+def test_missing_os_release_and_release_files_is_a_blocker(cli, make_root):
+    root = make_root({"etc/hostname": "bare\n"})
+    result = cli("assess", "--root", str(root), "--target", "anolis-8", "--json")
+    assert result.code == exitcodes.BLOCKERS
+    assert [f["id"] for f in result.json()["findings"]] == ["system.source_unrecognised"]
+
+
+def test_unsupported_output_format_is_rejected_before_collecting(cli, centos8_root, tmp_path):
+    result = cli("assess", "--root", str(centos8_root), "--target", "anolis-8", "-o",
+                 str(tmp_path / "r.pdf"))
+    assert result.code == exitcodes.BAD_INPUT and not (tmp_path / "r.pdf").exists()
+
+
+def test_output_into_missing_directory_is_one_line(cli, centos8_root, tmp_path):
+    result = cli("collect", "--root", str(centos8_root), "-o", str(tmp_path / "no" / "f.json"))
+    assert result.code == exitcodes.BAD_INPUT and "does not exist" in one_line_error(result)
+
+
+def test_debug_shows_the_traceback(cli, tmp_path):
+    result = cli("--debug", "assess", "--facts", str(tmp_path / "none.json"), "--target", "anolis-8")
+    assert result.code == exitcodes.BAD_INPUT and "Traceback" in result.stderr
+
+
+def test_lists(cli):
+    targets = cli("targets", "list", "--json").json()["targets"]
+    assert [t["id"] for t in targets] == ["anolis-23", "anolis-7", "anolis-8", "opencloudos-8",
+                                          "opencloudos-9", "tencentos-3"]
+    checks = cli("checks", "list", "--json").json()
+    assert checks["errors"] == [] and {c["id"] for c in checks["checks"]} >= {"system.source_supported"}

@@ -25,16 +25,14 @@ The JSON it prints is the facts document described by ``migrate.facts``
 from __future__ import absolute_import, division, print_function
 
 import errno
-import gzip
-import hashlib
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
-import threading
 import time
+
+# gzip, hashlib, socket, subprocess and threading are imported where they are used:
+# an offline assessment needs few of them, and each costs start-up time.
 
 SCHEMA_VERSION = 1
 COLLECTOR_VERSION = "0.1.0"
@@ -153,6 +151,8 @@ class Collector(object):
 
         Python 2.7 has no subprocess timeout, so a timer kills the process.
         """
+        import subprocess
+        import threading
         env = dict(os.environ)
         env["LC_ALL"] = "C"
         env["LANG"] = "C"
@@ -215,6 +215,7 @@ class Collector(object):
 
         status, text, msg = self.read("/etc/machine-id", limit=4096)
         if status == OK and text.strip():
+            import hashlib
             facts["machine_id_sha256"] = hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
         elif status == OK:
             status, msg = ABSENT, "/etc/machine-id is empty"
@@ -228,6 +229,7 @@ class Collector(object):
                     status, msg = ABSENT, "/etc/hostname is empty"
             self.record("os.hostname", status, msg)
         else:
+            import socket
             facts["hostname"] = to_text(socket.gethostname())
             self.record("os.hostname", OK)
         return facts
@@ -421,6 +423,7 @@ class Collector(object):
         return facts
 
     def read_gzip(self, host_path):
+        import gzip
         try:
             with gzip.open(self.path(host_path), "rb") as handle:
                 return OK, to_text(handle.read(MAX_FILE_BYTES)), ""
@@ -1078,16 +1081,24 @@ def basearch(arch):
 _PGP_KEYID = re.compile(r"Key ID ([0-9a-fA-F]{8,40})")
 
 
+def _clean(value):
+    """Header values: bytes (py2, old bindings) to text; rpm's "(none)" and "" to None."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    elif PY2 and not isinstance(value, text_type):  # pragma: no cover
+        value = text_type(value)
+    if value == "(none)" or value == "":
+        return None
+    return value
+
+
 def normalise_package(record, module_files):
     """Turn raw header values (bindings or --qf text) into the facts' package dict."""
-    def clean(value):
-        value = to_text(value)
-        if value in (None, "(none)", ""):
-            return None
-        return value
-    epoch = clean(record.get("epoch"))
-    install_time = clean(record.get("install_time"))
-    signature = clean(record.get("signature"))
+    epoch = _clean(record.get("epoch"))
+    install_time = _clean(record.get("install_time"))
+    signature = _clean(record.get("signature"))
     key_id, sig_algo = None, None
     if signature:
         m = _PGP_KEYID.search(signature)
@@ -1095,18 +1106,18 @@ def normalise_package(record, module_files):
             key_id = m.group(1).lower()
         sig_algo = signature.split(",")[0].strip()
     pkg = {
-        "name": clean(record["name"]),
+        "name": _clean(record["name"]),
         "epoch": int(epoch) if epoch is not None else None,
-        "version": clean(record["version"]),
-        "release": clean(record["release"]),
-        "arch": clean(record["arch"]),
-        "vendor": clean(record.get("vendor")),
-        "packager": clean(record.get("packager")),
+        "version": _clean(record["version"]),
+        "release": _clean(record["release"]),
+        "arch": _clean(record["arch"]),
+        "vendor": _clean(record.get("vendor")),
+        "packager": _clean(record.get("packager")),
         "install_time": int(install_time) if install_time is not None else None,
-        "source_rpm": clean(record.get("source_rpm")),
+        "source_rpm": _clean(record.get("source_rpm")),
         "sigkey_id": key_id,
         "sig_algo": sig_algo,
-        "module_files": module_paths(module_files),
+        "module_files": module_paths(module_files) if module_files else [],
     }
     pkg["nevra"] = nevra(pkg)
     return pkg

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import logging
+import os
 import pkgutil
+import sys
 import time
-import traceback
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
+from migrate import console
 from migrate.facts import Facts
 from migrate.findings import Finding
 from migrate.manifests import Manifest
 from migrate.waivers import Waiver, apply_waivers
-
-log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "migrate.checks"
 STATUSES = ("passed", "findings", "not_applicable", "skipped", "error")
@@ -75,6 +73,29 @@ def _check_from(obj: object, where: str) -> Check:
     return candidate
 
 
+def _plugins_declared() -> bool:
+    """Cheap pre-scan of sys.path: does any distribution declare our entry-point group?
+
+    importlib.metadata then does the real (slower) discovery, so its semantics hold.
+    """
+    marker = "[%s]" % ENTRY_POINT_GROUP
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    with open(os.path.join(entry or ".", name, "entry_points.txt"),
+                              encoding="utf-8", errors="replace") as handle:
+                        if marker in handle.read():
+                            return True
+                except OSError:
+                    continue
+    return False
+
+
 def discover_checks(include_plugins: bool = True) -> Discovery:
     import migrate.checks as builtin
 
@@ -89,7 +110,9 @@ def discover_checks(include_plugins: bool = True) -> Discovery:
         except Exception as exc:  # a broken built-in is a bug, but still never silent
             errors.append(CheckResult(info.name, name, "unknown", "error",
                                       "failed to load: %s: %s" % (type(exc).__name__, exc)))
-    if include_plugins:
+    if include_plugins and _plugins_declared():
+        from importlib import metadata  # costs ~25 ms, paid only when plugins exist
+
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             try:
                 check = _check_from(ep.load(), ep.value)
@@ -135,7 +158,9 @@ def run_check(check: Check, facts: Facts, manifest: Manifest) -> CheckResult:
     except MissingFacts as exc:
         return result("skipped", str(exc))
     except Exception as exc:
-        log.debug("check %s raised\n%s", check.id, traceback.format_exc())
+        if console.debugging():
+            import traceback
+            console.debug("check %s raised\n%s", check.id, traceback.format_exc())
         return result("error", "%s: %s" % (type(exc).__name__, exc))
     found = [dataclasses.replace(f, check_id=check.id) for f in found]
     return result("findings" if found else "passed", "", found)

@@ -65,7 +65,52 @@ def load_manifest(target: str) -> Manifest:
     return load_manifest_file(os.path.join(DATA_DIR, target + ".yaml"))
 
 
-def load_manifest_file(path: str) -> Manifest:
+def compiled_twin(path: str) -> str:
+    return path[:-5] + ".json" if path.endswith(".yaml") else path + ".json"
+
+
+def _load_compiled(path: str) -> Optional[Dict[str, Any]]:
+    """The JSON twin of a YAML manifest, if it was compiled from exactly this YAML.
+
+    YAML is the source people edit; the twin (written by compile_manifest) only
+    spares every `migrate assess` the cost of importing and running a YAML parser.
+    A twin whose recorded hash differs from the YAML is ignored, never trusted.
+    """
+    import hashlib
+    import json
+
+    try:
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+        with open(compiled_twin(path), encoding="utf-8") as handle:
+            twin = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(twin, dict) or twin.get("source_sha256") != digest:
+        return None
+    return twin.get("manifest")
+
+
+def compile_manifest(path: str) -> str:
+    """Write the JSON twin of a YAML manifest; return its path."""
+    import hashlib
+    import json
+
+    manifest = load_manifest_file(path, use_compiled=False)
+    with open(path, "rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()
+    out = compiled_twin(path)
+    from migrate.atomic import write_atomic
+    write_atomic(out, json.dumps({"source": os.path.basename(path), "source_sha256": digest,
+                                  "manifest": manifest.raw}, sort_keys=True, indent=1) + "\n")
+    return out
+
+
+def load_manifest_file(path: str, use_compiled: bool = True) -> Manifest:
+    if use_compiled:
+        data = _load_compiled(path)
+        if data is not None:
+            return _validate(data, path)
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -258,7 +258,7 @@ class Collector(object):
         errors = []
         if backend in ("auto", "bindings"):
             try:
-                packages = self._packages_from_bindings(dbpath)
+                packages = self._packages_from_bindings(dbpath, dbfile)
                 self.rpm_backend_used = "bindings"
                 return self._finish_packages(packages)
             except ImportError as exc:
@@ -286,9 +286,15 @@ class Collector(object):
         self.record("packages", OK, note)
         return packages
 
-    def _packages_from_bindings(self, dbpath):
+    def _packages_from_bindings(self, dbpath, dbfile):
         import rpm  # noqa: the host's own bindings; absent on minimal images
         rpm.addMacro("_dbpath", dbpath)
+        # An offline EL7/EL8 root has a Berkeley DB rpmdb; rpm >= 4.16 built without
+        # bdb reads it with bdb_ro (it would find it anyway, with a warning on stderr).
+        # Older rpm (EL7/EL8 hosts themselves) has no bdb_ro and reads bdb natively.
+        bdb_ro = self.offline and dbfile == "Packages" and rpm_version(rpm) >= (4, 16)
+        if bdb_ro:
+            rpm.addMacro("_db_backend", "bdb_ro")
         try:
             ts = rpm.TransactionSet(self.root)
             # Reading needs no signature or digest checks (and no keyring access).
@@ -310,6 +316,8 @@ class Collector(object):
             ts.closeDB()
         finally:
             rpm.delMacro("_dbpath")
+            if bdb_ro:
+                rpm.delMacro("_db_backend")
         return packages
 
     def _rpm_argv(self, dbpath):
@@ -1079,6 +1087,17 @@ def basearch(arch):
 
 
 _PGP_KEYID = re.compile(r"Key ID ([0-9a-fA-F]{8,40})")
+
+
+def rpm_version(rpm_module):
+    """(major, minor) of the rpm bindings; their __version_info__ holds strings."""
+    parts = []
+    for item in tuple(getattr(rpm_module, "__version_info__", ()) or ())[:2]:
+        try:
+            parts.append(int(item))
+        except (TypeError, ValueError):
+            break
+    return tuple(parts)
 
 
 def _clean(value):

@@ -70,3 +70,17 @@ def sample(name: str) -> str:
 
 def failing_lines(text: str) -> List[str]:
     return [line for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def built_hosts():
+    """Named real test hosts (tests/hosts), built once and cached by content hash."""
+    from hostbuild import get_host
+
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = get_host(name)
+        return cache[name]
+    return get

@@ -141,28 +141,46 @@ def test_missing_command_is_absent():
     assert status == "absent"
 
 
-def test_unreadable_file_is_denied_for_an_unprivileged_collector():
-    """As root everything is readable, so the collector runs as `nobody` (setpriv)."""
+def collect_as_nobody(files, private):
+    """Run the collector as `nobody` (setpriv) on a root where `private` paths are 0600.
+
+    Tests run as root, for whom every file is readable; denial needs another user.
+    """
+    import json
     import shutil
     import tempfile
     from pathlib import Path
     from conftest import write_tree
     base = Path(tempfile.mkdtemp(prefix="migrate-denied-"))  # pytest's tmp is 0700 root-only
-    root = write_tree(base / "root", {"etc/os-release": 'ID="centos"\n', "etc/machine-id": "abc\n"})
-    os.chmod(root / "etc" / "os-release", 0o600)
-    for path in (base, root, root / "etc"):
-        os.chmod(path, 0o755)
-    os.chmod(root / "etc" / "machine-id", 0o644)
-    src = open(collector.__file__, "rb").read()
-    proc = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                           sys.executable, "-", "--root", str(root)],
-                          input=src, capture_output=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    import json
-    facts = json.loads(proc.stdout)
+    try:
+        root = write_tree(base / "root", files)
+        for dirpath, dirnames, filenames in os.walk(base):
+            os.chmod(dirpath, 0o755)
+            for name in filenames:
+                os.chmod(os.path.join(dirpath, name), 0o644)
+        for rel in private:
+            os.chmod(root / rel, 0o600)
+        proc = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                               sys.executable, "-", "--root", str(root)],
+                              input=open(collector.__file__, "rb").read(), capture_output=True,
+                              timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+    finally:
+        shutil.rmtree(base)
+
+
+def test_unreadable_file_is_denied_for_an_unprivileged_collector():
+    facts = collect_as_nobody({"etc/os-release": 'ID="centos"\n', "etc/machine-id": "abc\n"},
+                              ["etc/os-release"])
     assert facts["probes"]["os.os_release"]["status"] == "denied"
     assert facts["probes"]["os.machine_id"]["status"] == "ok"
-    shutil.rmtree(base)
+
+
+def test_unreadable_rpmdb_is_denied_never_empty():
+    facts = collect_as_nobody({"var/lib/rpm/rpmdb.sqlite": b"x" * 4096}, ["var/lib/rpm/rpmdb.sqlite"])
+    assert facts["probes"]["packages"]["status"] == "denied"
+    assert facts["packages"] is None
 
 
 def test_nonexistent_root_exits_2_with_one_line(tmp_path):

@@ -48,7 +48,9 @@ class Pkg:
     """One binary package.
 
     `files` maps absolute paths to content (str/bytes) or a `Symlink`;
-    `dirs` lists directories the package owns; `modes` overrides file modes
+    `dirs` lists directories the package owns; `ghosts` lists %ghost files (owned,
+    in the rpmdb, but not installed: e.g. EL8 kernel-core's /boot/vmlinuz-*, which
+    the host then gets as a plain file); `modes` overrides file modes
     ("0755"); files under /etc are marked %config(noreplace) unless listed in
     `noconfig`. `source` is the source package N-V-R (e.g. "lvm2-2.02.187-6.el7");
     by default it is the package's own N-V-R, so SOURCERPM is automatic.
@@ -70,6 +72,7 @@ class Pkg:
     url: str = ""
     files: Mapping[str, Content] = field(default_factory=dict)
     dirs: Tuple[str, ...] = ()
+    ghosts: Tuple[str, ...] = ()
     modes: Mapping[str, str] = field(default_factory=dict)
     noconfig: Tuple[str, ...] = ()
     provides: Tuple[str, ...] = ()
@@ -86,7 +89,7 @@ class Pkg:
                 raise ValueError("bad %s %r" % (attr, val))
         if "-" in self.version or "-" in self.release:
             raise ValueError("'-' not allowed in version/release: %s" % self.nvra)
-        for path in list(self.files) + list(self.dirs):
+        for path in list(self.files) + list(self.dirs) + list(self.ghosts):
             if not path.startswith("/") or "//" in path or any(c in path for c in " \t\n\"%"):
                 raise ValueError("unsupported path %r in %s" % (path, self.name))
 
@@ -124,7 +127,7 @@ class Pkg:
             "packager": self.packager, "summary": self.summary, "license": self.license,
             "group": self.group, "url": self.url,
             "files": {p: _content_json(c) for p, c in sorted(self.files.items())},
-            "dirs": sorted(self.dirs), "modes": dict(sorted(self.modes.items())),
+            "dirs": sorted(self.dirs), "ghosts": sorted(self.ghosts), "modes": dict(sorted(self.modes.items())),
             "noconfig": sorted(self.noconfig), "provides": list(self.provides),
             "requires": list(self.requires), "sign_key": self.sign_key,
             "buildtime": self.buildtime, "buildhost": self.buildhost,

@@ -10,9 +10,9 @@ reproducible apart from signatures. Specs are batched by (target arch,
 buildtime, buildhost) because those are per-process settings.
 """
 
-import os
 import shutil
 import tempfile
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -26,6 +26,8 @@ _ARCH_DIR = {"x86_64": "x86_64", "noarch": "noarch", "aarch64": "aarch64",
              "ppc64le": "ppc64le", "s390x": "s390x"}
 _probed: Dict[str, str] = {}
 
+SIGN_DELAY = 3 * 3600
+
 COMMON_DEFINES = [
     "_build_id_links none",
     "__check_files %{nil}",
@@ -34,6 +36,7 @@ COMMON_DEFINES = [
     "_target_platform %{_target_cpu}-redhat-linux-gnu",
     "use_source_date_epoch_as_buildtime 1",
     "debug_package %{nil}",
+    "_smp_build_nthreads 1",
 ]
 
 
@@ -59,26 +62,46 @@ def group_by_source(pkgs: List[Pkg]) -> List[Tuple[str, List[Pkg]]]:
         tgt = pkg.arch
         groups.setdefault((pkg.source_nvr, tgt), []).append(pkg)
     # fold noarch subpackages into an arch build of the same source
+    # (a noarch main package cannot carry arch subpackages, so it keeps its own spec)
     out = []
-    for (src, tgt), members in groups.items():
+    for (src, tgt), members in list(groups.items()):
         if tgt == "noarch":
             hosts = [k for k in groups if k[0] == src and k[1] != "noarch"]
-            if hosts:
-                groups[hosts[0]].extend(members)
-                continue
+            src_name = split_nvr(src)[0]
+            movable = [p for p in members if p.name != src_name]
+            if hosts and movable:
+                groups[hosts[0]].extend(movable)
+                members[:] = [p for p in members if p.name == src_name]
+                if not members:
+                    continue
         out.append((src, tgt))
     return [(tgt, groups[(src, tgt)]) for src, tgt in out]
 
 
+def _one(src: str, what: str, values: set, default):
+    """The single explicit value of a source group (subpackages share it), else default."""
+    if len(values) > 1:
+        raise ValueError("%s: subpackages set different %s values %s" % (src, what, sorted(values)))
+    return values.pop() if values else default
+
+
 def build_rpms(pkgs: List[Pkg], outdir: Path, keys: Dict[str, KeyInfo],
-               buildtime: int = 1600000000, buildhost: str = "localhost") -> Dict[str, Path]:
-    """Build `pkgs` into `outdir`; returns {nevra: rpm path}. Signs per pkg.sign_key."""
+               buildtime: int = 1600000000, buildhost: str = "localhost",
+               timings: Optional[Dict[str, float]] = None) -> Dict[str, Path]:
+    """Build `pkgs` into `outdir`; returns {nevra: rpm path}. Signs per pkg.sign_key.
+
+    `timings`, if given, receives the seconds spent in rpmbuild and in signing.
+    """
+    timings = {} if timings is None else timings
+    t0 = time.time()
     outdir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="hostbuild-rpmbuild-"))
     try:
         topdir = work / "top"
-        (topdir / "SPECS").mkdir(parents=True)
+        for sub in ("SPECS", "SOURCES", "BUILD", "BUILDROOT", "RPMS", "SRPMS"):
+            (topdir / sub).mkdir(parents=True)   # up front: parallel rpmbuilds race on mkdir
         batches: Dict[Tuple[str, int, str], List[Path]] = OrderedDict()
+        pkg_time: Dict[str, int] = {}
         for i, (target, members) in enumerate(group_by_source(pkgs)):
             src_name, src_ver, src_rel = split_nvr(members[0].source_nvr)
             spec = topdir / "SPECS" / ("%05d-%s.spec" % (i, src_name))
@@ -88,13 +111,13 @@ def build_rpms(pkgs: List[Pkg], outdir: Path, keys: Dict[str, KeyInfo],
             if broot.exists():
                 raise ValueError("two specs share buildroot %s" % broot.name)
             stage_payload(members, broot)
-            bt = members[0].buildtime or buildtime
-            bh = members[0].buildhost or buildhost
-            if any((p.buildtime or buildtime, p.buildhost or buildhost) != (bt, bh) for p in members):
-                raise ValueError("%s: subpackages disagree on buildtime/buildhost" % src_name)
+            bt = _one(src_name, "buildtime", {p.buildtime for p in members if p.buildtime}, buildtime)
+            bh = _one(src_name, "buildhost", {p.buildhost for p in members if p.buildhost}, buildhost)
             batches.setdefault((target, bt, bh), []).append(spec)
-        argvs = []
-        envs = []
+            for p in members:
+                pkg_time[p.nevra] = bt
+        # one wave of parallel rpmbuilds per SOURCE_DATE_EPOCH (it is an env variable)
+        by_time: Dict[int, List[List[str]]] = OrderedDict()
         for (target, bt, bh), specs in batches.items():
             for part in chunks(specs, jobs()):
                 argv = [which("rpmbuild"), "-bb", "--noclean", "--nocheck", "--noprep",
@@ -103,15 +126,10 @@ def build_rpms(pkgs: List[Pkg], outdir: Path, keys: Dict[str, KeyInfo],
                         "--define", "_buildhost %s" % bh]
                 for d in COMMON_DEFINES:
                     argv += ["--define", d]
-                argvs.append(argv + [str(s) for s in part])
-                envs.append({"SOURCE_DATE_EPOCH": str(bt)})
-        # group commands by env so each wave shares one SOURCE_DATE_EPOCH
-        by_env: Dict[str, List[List[str]]] = OrderedDict()
-        for argv, env in zip(argvs, envs):
-            by_env.setdefault(env["SOURCE_DATE_EPOCH"], []).append(argv)
-        for sde, cmds in by_env.items():
+                by_time.setdefault(bt, []).append(argv + [str(s) for s in part])
+        for bt, cmds in by_time.items():
             for i in range(0, len(cmds), jobs()):
-                run_parallel(cmds[i:i + jobs()], env={"SOURCE_DATE_EPOCH": sde})
+                run_parallel(cmds[i:i + jobs()], env={"SOURCE_DATE_EPOCH": str(bt)})
         built = {p.name: p for p in (topdir / "RPMS").glob("*/*.rpm")}
         result: Dict[str, Path] = {}
         for pkg in pkgs:
@@ -123,12 +141,16 @@ def build_rpms(pkgs: List[Pkg], outdir: Path, keys: Dict[str, KeyInfo],
             result[pkg.nevra] = dest
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    by_label: Dict[str, List[Path]] = {}
+    timings["rpmbuild"] = round(time.time() - t0, 3)
+    t0 = time.time()
+    by_label: Dict[Tuple[str, int], List[Path]] = {}
     for pkg in pkgs:
-        if pkg.sign_key:
-            by_label.setdefault(pkg.sign_key, []).append(result[pkg.nevra])
+        if pkg.sign_key:   # signed a few hours after the build, like a real release
+            when = pkg_time[pkg.nevra] + SIGN_DELAY
+            by_label.setdefault((pkg.sign_key, when), []).append(result[pkg.nevra])
     sign_rpms(by_label, keys)
     _verify_signatures(pkgs, result, keys)
+    timings["sign"] = round(time.time() - t0, 3)
     return result
 
 
@@ -138,6 +160,8 @@ def _verify_signatures(pkgs: List[Pkg], paths: Dict[str, Path], keys: Dict[str, 
     files = [str(paths[p.nevra]) for p in pkgs]
     out = run([which("rpm"), "-qp", "--nosignature", "--nodigest", "--qf",
                "%{RSAHEADER:pgpsig}|%{SIGPGP:pgpsig}\n"] + files).stdout.decode().splitlines()
+    if len(out) != len(pkgs):
+        raise ToolError("rpm -qp returned %d lines for %d packages" % (len(out), len(pkgs)))
     for pkg, line in zip(pkgs, out):
         want = keys[pkg.sign_key].keyid if pkg.sign_key else None
         if want is None:

@@ -51,6 +51,8 @@ def _files_section(pkg: Pkg) -> List[str]:
     lines = []
     for d in sorted(pkg.dirs):
         lines.append("%%dir %s" % d)
+    for g in sorted(pkg.ghosts):
+        lines.append("%%ghost %%attr(%s,root,root) %s" % (pkg.modes.get(g, "0644"), g))
     for path, content in sorted(pkg.files.items()):
         prefix = ""
         mode = pkg.modes.get(path)

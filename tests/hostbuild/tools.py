@@ -5,6 +5,7 @@ directory so nothing is read from or written to the real ~/.rpmmacros or
 ~/.rpmdb, plus LC_ALL=C and TZ=UTC for stable output.
 """
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -20,11 +21,17 @@ class ToolError(RuntimeError):
 
 
 def private_home() -> str:
-    """A per-process empty HOME (no .rpmmacros, no .rpmdb, no .gnupg)."""
+    """A per-process empty HOME (no .rpmmacros, no .rpmdb, no .gnupg), removed at exit."""
     global _PRIVATE_HOME
     if _PRIVATE_HOME is None or not os.path.isdir(_PRIVATE_HOME):
         _PRIVATE_HOME = tempfile.mkdtemp(prefix="hostbuild-home-")
+        atexit.register(_remove_home, _PRIVATE_HOME, os.getpid())
     return _PRIVATE_HOME
+
+
+def _remove_home(path: str, owner: int) -> None:
+    if os.getpid() == owner:            # not in forked children that inherited it
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def tool_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:

@@ -13,6 +13,10 @@ def write_atomic(path: str, text: str) -> None:
         raise BadInput("cannot write %s: directory %s does not exist" % (path, directory))
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     try:
+        # mkstemp creates 0600; a report or facts file gets the usual umask-derived mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

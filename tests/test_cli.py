@@ -152,3 +152,14 @@ def test_lists(cli):
                                           "opencloudos-9", "tencentos-3"]
     checks = cli("checks", "list", "--json").json()
     assert checks["errors"] == [] and {c["id"] for c in checks["checks"]} >= {"system.source_supported"}
+
+
+def test_the_bundled_example_host_assesses_cleanly(cli):
+    """examples/centos8-k8s.facts.json is what scripts/demo.sh assesses (scripts/make-example)."""
+    from conftest import REPO
+    result = cli("assess", "--facts", str(REPO / "examples" / "centos8-k8s.facts.json"),
+                 "--target", "opencloudos-8", "--json")
+    assert result.code == exitcodes.OK, result
+    report = result.json()
+    assert report["source"]["label"] == "CentOS Linux 8.5" and report["summary"]["complete"]
+    assert report["host"]["hostname"] == "k8s-node-01.example.internal"

@@ -57,8 +57,11 @@ ELF_MACHINES = {0x03: "i686", 0x3E: "x86_64", 0xB7: "aarch64", 0x16: "s390x", 0x
 # Separators for `rpm --qf` output: ASCII unit/record separators never occur in
 # sane header strings; a record that does not split cleanly is reported, not guessed.
 FS, RS, GS = "\x1f", "\x1e", "\x1d"
-SIG_QF = ("%|DSAHEADER?{%{DSAHEADER:pgpsig}}:{%|RSAHEADER?{%{RSAHEADER:pgpsig}}:"
-          "{%|SIGGPG?{%{SIGGPG:pgpsig}}:{%|SIGPGP?{%{SIGPGP:pgpsig}}:{(none)}|}|}|}|")
+# Raw signature blobs (hex in --qf output), first present wins: the same order as
+# rpm's own pgpsig display. Both backends parse them with parse_pgp_signature.
+SIG_TAGS = ("dsaheader", "rsaheader", "siggpg", "sigpgp")
+SIG_QF = ("%|DSAHEADER?{%{DSAHEADER}}:{%|RSAHEADER?{%{RSAHEADER}}:"
+          "{%|SIGGPG?{%{SIGGPG}}:{%|SIGPGP?{%{SIGPGP}}:{(none)}|}|}|}|")
 PKG_FIELDS = ("name", "epoch", "version", "release", "arch", "vendor", "packager",
               "install_time", "source_rpm")
 PKG_QF = (FS.join(["%{NAME}", "%{EPOCH}", "%{VERSION}", "%{RELEASE}", "%{ARCH}", "%{VENDOR}",
@@ -300,19 +303,26 @@ class Collector(object):
             # Reading needs no signature or digest checks (and no keyring access).
             ts.setVSFlags(getattr(rpm, "_RPMVSF_NOSIGNATURES", 0) | getattr(rpm, "_RPMVSF_NODIGESTS", 0))
             packages = []
+            tags = [(field, getattr(rpm, "RPMTAG_" + tag.upper())) for field, tag in (
+                ("name", "name"), ("epoch", "epoch"), ("version", "version"),
+                ("release", "release"), ("arch", "arch"), ("vendor", "vendor"),
+                ("packager", "packager"), ("install_time", "installtime"),
+                ("source_rpm", "sourcerpm"))]
+            sig_tags = [getattr(rpm, "RPMTAG_" + tag.upper()) for tag in SIG_TAGS]
+            dirnames_tag, filenames_tag = rpm.RPMTAG_DIRNAMES, rpm.RPMTAG_FILENAMES
             for hdr in ts.dbMatch():
-                record = {}
-                for field, tag in (("name", "name"), ("epoch", "epoch"), ("version", "version"),
-                                   ("release", "release"), ("arch", "arch"), ("vendor", "vendor"),
-                                   ("packager", "packager"), ("install_time", "installtime"),
-                                   ("source_rpm", "sourcerpm")):
-                    record[field] = hdr[tag]
-                record["signature"] = hdr.format(SIG_QF)
-                dirnames = [to_text(d) for d in (hdr["dirnames"] or [])]
-                module_files = []
-                if any(d.startswith(MODULE_DIR_PREFIXES) for d in dirnames):
-                    module_files = [to_text(f) for f in hdr["filenames"]]
-                packages.append(normalise_package(record, module_files))
+                record = dict((field, hdr[tag]) for field, tag in tags)
+                signature = None
+                for tag in sig_tags:
+                    signature = hdr[tag]
+                    if signature:
+                        break
+                module_files = None
+                for dirname in hdr[dirnames_tag] or ():
+                    if to_text(dirname).startswith(MODULE_DIR_PREFIXES):
+                        module_files = [to_text(f) for f in hdr[filenames_tag]]
+                        break
+                packages.append(normalise_package(record, signature, module_files))
             ts.closeDB()
         finally:
             rpm.delMacro("_dbpath")
@@ -339,9 +349,10 @@ class Collector(object):
                 bad += 1
                 continue
             record = dict(zip(PKG_FIELDS, fields))
-            record["signature"] = fields[len(PKG_FIELDS)]
+            signature = fields[len(PKG_FIELDS)]
             dirnames = [d for d in fields[-1].split(GS) if d]
-            pkg = normalise_package(record, [])
+            pkg = normalise_package(record, unhexlify(signature) if signature != "(none)" else None,
+                                    None)
             packages.append(pkg)
             if any(d.startswith(MODULE_DIR_PREFIXES) for d in dirnames):
                 with_modules.append(pkg)
@@ -1086,9 +1097,6 @@ def basearch(arch):
     return arch
 
 
-_PGP_KEYID = re.compile(r"Key ID ([0-9a-fA-F]{8,40})")
-
-
 def rpm_version(rpm_module):
     """(major, minor) of the rpm bindings; their __version_info__ holds strings."""
     parts = []
@@ -1113,17 +1121,14 @@ def _clean(value):
     return value
 
 
-def normalise_package(record, module_files):
-    """Turn raw header values (bindings or --qf text) into the facts' package dict."""
+def normalise_package(record, signature, module_files):
+    """Turn raw header values (bindings or --qf text) into the facts' package dict.
+
+    `signature` is the raw OpenPGP signature packet (bytes) or None.
+    """
     epoch = _clean(record.get("epoch"))
     install_time = _clean(record.get("install_time"))
-    signature = _clean(record.get("signature"))
-    key_id, sig_algo = None, None
-    if signature:
-        m = _PGP_KEYID.search(signature)
-        if m:
-            key_id = m.group(1).lower()
-        sig_algo = signature.split(",")[0].strip()
+    key_id, sig_algo = parse_pgp_signature(signature) if signature else (None, None)
     pkg = {
         "name": _clean(record["name"]),
         "epoch": int(epoch) if epoch is not None else None,
@@ -1140,6 +1145,91 @@ def normalise_package(record, module_files):
     }
     pkg["nevra"] = nevra(pkg)
     return pkg
+
+
+def unhexlify(text):
+    import binascii
+    try:
+        return binascii.unhexlify(text.strip())
+    except (TypeError, ValueError):
+        return None
+
+
+# OpenPGP algorithm ids (RFC 4880 9.1, 9.4; RFC 9580) named as rpm's pgpsig prints them.
+PGP_PUBKEY_ALGOS = {1: "RSA", 2: "RSA", 3: "RSA", 17: "DSA", 19: "ECDSA", 22: "EdDSA", 27: "Ed25519",
+                    28: "Ed448"}
+PGP_HASH_ALGOS = {1: "MD5", 2: "SHA1", 3: "RIPEMD160", 8: "SHA256", 9: "SHA384", 10: "SHA512",
+                  11: "SHA224", 12: "SHA3-256", 14: "SHA3-512"}
+
+
+def _pgp_subpacket_issuer(area):
+    """The issuer key id in a v4 signature subpacket area, or None."""
+    pos, found = 0, None
+    while pos < len(area):
+        first = area[pos]
+        if first < 192:
+            length, pos = first, pos + 1
+        elif first < 255:
+            if pos + 1 >= len(area):
+                return found
+            length, pos = ((first - 192) << 8) + area[pos + 1] + 192, pos + 2
+        else:
+            if pos + 4 >= len(area):
+                return found
+            length = (area[pos + 1] << 24) | (area[pos + 2] << 16) | (area[pos + 3] << 8) | area[pos + 4]
+            pos += 5
+        if length < 1 or pos + length > len(area):
+            return found
+        kind, body = area[pos] & 0x7F, area[pos + 1:pos + length]
+        if kind == 16 and len(body) == 8:  # issuer key id
+            return "".join("%02x" % b for b in body)
+        if kind == 33 and len(body) >= 9 and found is None:  # issuer fingerprint: key id = last 8
+            found = "".join("%02x" % b for b in body[-8:])
+        pos += length
+    return found
+
+
+def parse_pgp_signature(blob):
+    """(key id, "ALGO/HASH") from the OpenPGP signature packet rpm stores in a header.
+
+    >>> parse_pgp_signature(bytearray.fromhex('8901330400010800' '0a' '0910b40109e518fcf6c2' '0000'))
+    ('b40109e518fcf6c2', 'RSA/SHA256')
+    """
+    data = bytearray(blob or b"")
+    if len(data) < 2 or not data[0] & 0x80:
+        return None, None
+    if data[0] & 0x40:  # new packet format
+        first = data[1]
+        pos = 2 if first < 192 else 3 if first < 224 else 6
+    else:
+        pos = 1 + {0: 1, 1: 2, 2: 4, 3: 0}[data[0] & 3]
+    body = data[pos:]
+    if len(body) < 6:
+        return None, None
+    version = body[0]
+    if version == 3 and len(body) >= 17:
+        key_id = "".join("%02x" % b for b in body[7:15])
+        pubkey, digest = body[15], body[16]
+    elif version in (4, 5, 6):
+        pubkey, digest = body[2], body[3]
+        if version == 6:  # four-octet subpacket area lengths
+            hlen = (body[4] << 24) | (body[5] << 16) | (body[6] << 8) | body[7]
+            hashed = body[8:8 + hlen]
+            rest = body[8 + hlen:]
+            ulen = (rest[0] << 24) | (rest[1] << 16) | (rest[2] << 8) | rest[3] if len(rest) >= 4 else 0
+            unhashed = rest[4:4 + ulen]
+        else:
+            hlen = (body[4] << 8) | body[5]
+            hashed = body[6:6 + hlen]
+            rest = body[6 + hlen:]
+            ulen = (rest[0] << 8) | rest[1] if len(rest) >= 2 else 0
+            unhashed = rest[2:2 + ulen]
+        key_id = _pgp_subpacket_issuer(unhashed) or _pgp_subpacket_issuer(hashed)
+    else:
+        return None, None
+    algo = "%s/%s" % (PGP_PUBKEY_ALGOS.get(pubkey, "unknown(%d)" % pubkey),
+                      PGP_HASH_ALGOS.get(digest, "unknown(%d)" % digest))
+    return key_id, algo
 
 
 def nevra(pkg):

@@ -6,11 +6,8 @@ compatible) emits plain JSON; this module is the controller's typed view of it.
 reports the first problem as ``path: reason`` so a bad facts file is one clear
 line, never a traceback.
 """
-from __future__ import annotations
-
 import dataclasses
 import json
-import sys
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -325,8 +322,9 @@ def _build_converter(tp: Any) -> Callable[[Any], Any]:
         inner = _converter([a for a in args if a is not type(None)][0])
         return lambda v: None if v is None else inner(v)
     if dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp, vars(sys.modules[__name__]))
-        fields = [(f.name, _converter(hints[f.name]), f.default is dataclasses.MISSING
+        # Annotations here are real objects (no `from __future__ import annotations`),
+        # so field.type needs no evaluation.
+        fields = [(f.name, _converter(f.type), f.default is dataclasses.MISSING
                    and f.default_factory is dataclasses.MISSING)
                   for f in dataclasses.fields(tp)]
 

@@ -174,3 +174,17 @@ def test_centos7_host_paths(built_hosts):
     assert cross.code == exitcodes.BLOCKERS
     assert [f["id"] for f in cross.json()["findings"] if f["severity"] == "blocker"] == [
         "system.migration_cross_major"]
+
+
+def test_signature_parser_agrees_with_rpms_own_pgpsig(k8s, k8s_report):
+    """rpm's `pgpsig` rendering is the oracle for our OpenPGP packet parser."""
+    out = k8s.rpm("-qa", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\t"
+                  "%|RSAHEADER?{%{RSAHEADER:pgpsig}}:{(none)}|\n")
+    oracle = {}
+    for line in out.splitlines():
+        name, sig = line.split("\t")
+        oracle[name] = (None, None) if sig == "(none)" else (
+            sig.rsplit("Key ID ", 1)[1].strip().lower(), sig.split(",")[0])
+    ours = {nvra(p): (p["sigkey_id"], p["sig_algo"]) for p in k8s_report["facts"]["packages"]}
+    assert ours == oracle
+    assert sum(1 for key, _ in ours.values() if key) > 300

@@ -46,15 +46,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", choices=("blocker", "warning"), default="blocker",
                    help="exit non-zero on blockers only (default) or on warnings too (exit 4)")
     p.add_argument("--no-facts", action="store_true", help="leave the facts out of the JSON report")
+    p.add_argument("--target-repo", action="append", default=[], metavar="URL|DIR|SNAPSHOT",
+                   help="the target's repository metadata (repeat for BaseOS, AppStream, ...): a "
+                        "repo URL, a local mirror or a snapshot from `migrate manifest build`")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="repodata download cache (default ~/.cache/migrate, or $MIGRATE_CACHE_DIR)")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="exit by the verdict even when a probe failed or a check was skipped "
+                        "(the report still says it is incomplete)")
     _add_collect_options(p)
 
     p = sub.add_parser("checks", help="list the registered checks")
     p.add_argument("action", choices=("list",))
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("targets", help="list the known targets")
-    p.add_argument("action", choices=("list",))
+    p = sub.add_parser("targets", help="list the known targets, or show one with its evidence")
+    p.add_argument("action", choices=("list", "show"))
+    p.add_argument("target", nargs="?", metavar="ID", help="target id (for show)")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("manifest", help="validate target manifests",
+                       epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    msub = p.add_subparsers(dest="manifest_command", metavar="ACTION")
+    msub.required = True
+    v = msub.add_parser("validate", help="check manifest files against the schema; one line per problem")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    b = msub.add_parser("build", help="snapshot a target's packages from its real repository metadata")
+    b.add_argument("--repo", action="append", required=True, metavar="URL|DIR",
+                   help="a repository (directory with repodata/ or http(s) URL); repeatable")
+    b.add_argument("-o", "--output", required=True, metavar="SNAPSHOT",
+                   help="snapshot file to write (.json or .json.gz)")
+    b.add_argument("--cache-dir", metavar="DIR")
+    b.add_argument("--timeout", type=float, default=30.0, metavar="S")
+    b.add_argument("--retries", type=int, default=3)
     return parser
 
 
@@ -79,8 +103,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return exitcodes.OK if facts.complete else exitcodes.INCOMPLETE
 
 
-def assessment_exit_code(assessment: "object", fail_on: str) -> int:
-    if not assessment.complete:
+def assessment_exit_code(assessment: "object", fail_on: str, allow_incomplete: bool = False) -> int:
+    if not assessment.complete and not allow_incomplete:
         return exitcodes.INCOMPLETE
     if assessment.count("blocker"):
         return exitcodes.BLOCKERS
@@ -95,6 +119,13 @@ def cmd_assess(args: argparse.Namespace) -> int:
     from migrate.waivers import load_waivers
 
     manifest = load_manifest(args.target)  # an unknown target fails before any collection
+    if args.target_repo:
+        import dataclasses
+
+        from migrate.snapshot import load_target_sources
+        packages = load_target_sources(args.target_repo, cache_dir=args.cache_dir, timeout=args.timeout)
+        manifest = dataclasses.replace(manifest, packages=packages, packages_source=packages.source)
+        console.info("target packages: %d from %s", len(packages), packages.source)
     waivers = load_waivers(args.waivers) if args.waivers else ()
     if args.output and not args.output.endswith(".json"):
         raise BadInput("-o %s: unsupported report format (supported: .json)" % args.output)
@@ -122,7 +153,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     if not args.json:
         from migrate.reports.terminal import render_summary
         sys.stdout.write(render_summary(assessment))
-    return assessment_exit_code(assessment, args.fail_on)
+    return assessment_exit_code(assessment, args.fail_on, args.allow_incomplete)
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
@@ -145,6 +176,19 @@ def cmd_checks(args: argparse.Namespace) -> int:
 def cmd_targets(args: argparse.Namespace) -> int:
     from migrate.manifests import available_targets, load_manifest
 
+    if args.action == "show":
+        if not args.target:
+            raise BadInput("targets show: which target? (see `migrate targets list`)")
+        manifest = load_manifest(args.target)
+        if args.json:
+            from migrate.reports.target_text import derived_facts
+            _print_json({"manifest": manifest.raw, "derived": derived_facts(manifest),
+                         "file": manifest.path})
+        else:
+            from migrate.reports.target_text import render_target
+            sys.stdout.write(render_target(manifest))
+        return exitcodes.OK
+
     rows = []
     for target in available_targets():
         m = load_manifest(target)
@@ -161,8 +205,33 @@ def cmd_targets(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
+def cmd_manifest(args: argparse.Namespace) -> int:
+    if args.manifest_command == "build":
+        from migrate.snapshot import build_snapshot
+
+        summary = build_snapshot(args.repo, args.output, cache_dir=args.cache_dir,
+                                 timeout=args.timeout, retries=args.retries)
+        for warning in summary.warnings:
+            console.warning("%s", warning)
+        console.info("wrote %s: %d packages, %d kernel module paths, from %d repositories",
+                     summary.output, summary.packages, summary.module_paths, len(summary.repos))
+        return exitcodes.OK
+    from migrate.manifests import validate_file
+
+    failed = 0
+    for path in args.files:
+        errors = validate_file(path)
+        for line in errors:
+            sys.stderr.write("migrate: error: %s\n" % line)
+        if errors:
+            failed += 1
+        else:
+            sys.stdout.write("%s: valid\n" % path)
+    return exitcodes.BAD_INPUT if failed else exitcodes.OK
+
+
 COMMANDS = {"collect": cmd_collect, "assess": cmd_assess, "checks": cmd_checks,
-            "targets": cmd_targets}
+            "targets": cmd_targets, "manifest": cmd_manifest}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -182,7 +182,9 @@ class Assessment:
 
     @property
     def complete(self) -> bool:
-        return self.facts.complete and not any(r.status == "error" for r in self.results)
+        """No probe failed and every check ran: an error or a skip (missing facts or
+        target data) leaves part of the host unassessed."""
+        return self.facts.complete and not any(r.status in ("error", "skipped") for r in self.results)
 
     @property
     def verdict(self) -> str:

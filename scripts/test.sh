@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 # rpm/rpmbuild/rpmsign, python3-rpm bindings, createrepo_c: real rpmdbs and repos
 # for the test hosts; db5.3-util: db_load writes the Berkeley DB rpmdb of the
 # bdb test host; gnupg: signing test packages; util-linux: setpriv for the
-# unprivileged-collector test.
-APT_PACKAGES=(python3 python3-venv python3-rpm rpm createrepo-c db5.3-util gnupg util-linux)
+# unprivileged-collector test; dnf: `dnf repoquery`/`makecache` as the oracle for repodata.
+APT_PACKAGES=(python3 python3-venv python3-rpm rpm createrepo-c db5.3-util gnupg util-linux dnf)
 SUDO=()
 [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
 missing=()

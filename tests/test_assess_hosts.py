@@ -31,11 +31,30 @@ def k8s(built_hosts):
 
 
 @pytest.fixture(scope="module")
-def k8s_report(k8s):
+def oc8_repo():
+    from hosts.targets import opencloudos8_repo
+    return opencloudos8_repo()
+
+
+@pytest.fixture(scope="module")
+def k8s_report(k8s, oc8_repo):
     from conftest import run_cli
-    result = run_cli("assess", "--root", str(k8s.root), "--target", "opencloudos-8", "--json")
+    result = run_cli("assess", "--root", str(k8s.root), "--target", "opencloudos-8", "--json",
+                     "--target-repo", str(oc8_repo))
     assert result.code == exitcodes.OK, result
     return result.json()
+
+
+def test_target_repo_metadata_is_used_for_package_availability(k8s_report, oc8_repo):
+    from hosts.targets import DROPPED
+    check = [c for c in k8s_report["checks"] if c["id"] == "packages.target_availability"][0]
+    assert check["status"] == "findings"
+    finding = [f for f in k8s_report["findings"] if f["id"] == "packages.unavailable_in_target"][0]
+    # exactly the CentOS packages the test repo lacks; not the release packages the swap replaces,
+    # not third-party packages, not gpg-pubkey
+    assert finding["subjects"] == sorted(DROPPED)
+    assert str(oc8_repo) in finding["summary"]
+    assert k8s_report["summary"]["verdict"] == "ready_with_warnings"
 
 
 def test_assess_lists_exactly_the_packages_rpm_lists(k8s, k8s_report):
@@ -143,7 +162,7 @@ def test_assessment_never_writes_to_the_root(k8s, backend):
     from conftest import run_cli
     before = snapshot(k8s.root)
     result = run_cli("assess", "--root", str(k8s.root), "--target", "anolis-8", "--json",
-                     "--rpm-backend", backend)
+                     "--rpm-backend", backend, "--allow-incomplete")
     assert result.code == exitcodes.OK, result
     assert snapshot(k8s.root) == before
     assert not (k8s.root / "root" / ".rpmdb").exists()
@@ -163,14 +182,16 @@ def test_berkeley_db_rpmdb_is_read_like_a_real_el_host(built_hosts, backend):
 def test_centos7_host_paths(built_hosts):
     from conftest import run_cli
     host = built_hosts("centos7-minimal")
-    swap = run_cli("assess", "--root", str(host.root), "--target", "anolis-7", "--json")
+    swap = run_cli("assess", "--root", str(host.root), "--target", "anolis-7", "--json",
+                   "--allow-incomplete")
     assert swap.code == exitcodes.OK, swap
     report = swap.json()
     assert report["source"]["label"] == "CentOS Linux 7.9"
     assert [f["id"] for f in report["findings"]] == ["system.migration_repo_swap"]
     assert report["facts"]["kernel"]["release"] == "3.10.0-1160.119.1.el7.x86_64"
     assert sorted(nvra(p) for p in report["facts"]["packages"]) == rpm_qa(host)
-    cross = run_cli("assess", "--root", str(host.root), "--target", "opencloudos-8", "--json")
+    cross = run_cli("assess", "--root", str(host.root), "--target", "opencloudos-8", "--json",
+                    "--allow-incomplete")
     assert cross.code == exitcodes.BLOCKERS
     assert [f["id"] for f in cross.json()["findings"] if f["severity"] == "blocker"] == [
         "system.migration_cross_major"]

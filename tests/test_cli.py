@@ -71,18 +71,30 @@ def test_collect_then_assess_facts_equals_assess_root(cli, centos8_root, tmp_pat
 
 
 def test_json_goes_to_stdout_and_logs_to_stderr(cli, centos8_root, tmp_path):
-    result = cli("assess", "--root", str(centos8_root), "--target", "opencloudos-8", "--json")
+    result = cli("assess", "--root", str(centos8_root), "--target", "opencloudos-8", "--json",
+                 "--allow-incomplete")
     report = result.json()  # stdout is nothing but the JSON document
     assert result.code == exitcodes.OK
-    assert report["summary"]["verdict"] == "ready" and report["summary"]["complete"] is True
+    assert report["summary"]["verdict"] == "ready" and report["summary"]["complete"] is False
     assert report["source"]["label"] == "CentOS Linux 8.5"
-    assert {c["id"]: c["status"] for c in report["checks"]} == {
-        "system.migration_path": "findings", "system.source_supported": "passed"}
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    assert statuses["system.migration_path"] == "findings"
+    assert statuses["system.source_supported"] == "passed"
+
+
+def test_unassessed_package_availability_is_incomplete_unless_allowed(cli, centos8_root):
+    """No target repo metadata: the availability check is skipped, never guessed."""
+    result = cli("assess", "--root", str(centos8_root), "--target", "opencloudos-8", "--json")
+    assert result.code == exitcodes.INCOMPLETE
+    check = [c for c in result.json()["checks"] if c["id"] == "packages.target_availability"][0]
+    assert check["status"] == "skipped"
+    allowed = cli("assess", "--root", str(centos8_root), "--target", "anolis-7", "--allow-incomplete")
+    assert allowed.code == exitcodes.BLOCKERS and "INCOMPLETE" in allowed.stdout
 
 
 def test_blockers_exit_3_and_report_file_is_written(cli, centos8_root, tmp_path):
     out = tmp_path / "r.json"
-    result = cli("assess", "--root", str(centos8_root), "--target", "anolis-7", "-o", str(out))
+    result = cli("assess", "--root", str(centos8_root), "--allow-incomplete", "--target", "anolis-7", "-o", str(out))
     assert result.code == exitcodes.BLOCKERS
     report = json.loads(out.read_text())
     assert [f["id"] for f in report["findings"] if f["severity"] == "blocker"] == ["system.migration_downgrade"]
@@ -92,7 +104,7 @@ def test_blockers_exit_3_and_report_file_is_written(cli, centos8_root, tmp_path)
 def test_waiver_downgrades_a_blocker(cli, centos8_root, tmp_path):
     waivers = tmp_path / "w.yaml"
     waivers.write_text("waivers:\n  - id: system.migration_downgrade\n    reason: test\n")
-    result = cli("assess", "--root", str(centos8_root), "--target", "anolis-7", "--json",
+    result = cli("assess", "--root", str(centos8_root), "--allow-incomplete", "--target", "anolis-7", "--json",
                  "--waivers", str(waivers))
     assert result.code == exitcodes.OK
     assert result.json()["summary"]["waived"] == 1
@@ -108,8 +120,9 @@ def test_bad_waiver_file(cli, centos8_root, tmp_path):
 def test_warnings_exit_4_only_with_fail_on_warning(cli, make_root):
     root = make_root({"etc/os-release": sample("centos8.1.os-release"),
                       "etc/centos-release": sample("centos8.1.centos-release")})
-    assert cli("assess", "--root", str(root), "--target", "anolis-8").code == exitcodes.OK
-    result = cli("assess", "--root", str(root), "--target", "anolis-8", "--fail-on", "warning")
+    assert cli("assess", "--root", str(root), "--target", "anolis-8", "--allow-incomplete").code == exitcodes.OK
+    result = cli("assess", "--root", str(root), "--target", "anolis-8", "--fail-on", "warning",
+                 "--allow-incomplete")
     assert result.code == exitcodes.WARNINGS
 
 
@@ -125,7 +138,7 @@ def test_garbage_repo_file_makes_the_result_incomplete(cli, centos8_root):
 
 def test_missing_os_release_and_release_files_is_a_blocker(cli, make_root):
     root = make_root({"etc/hostname": "bare\n"})
-    result = cli("assess", "--root", str(root), "--target", "anolis-8", "--json")
+    result = cli("assess", "--root", str(root), "--allow-incomplete", "--target", "anolis-8", "--json")
     assert result.code == exitcodes.BLOCKERS
     assert [f["id"] for f in result.json()["findings"]] == ["system.source_unrecognised"]
 
@@ -158,8 +171,8 @@ def test_the_bundled_example_host_assesses_cleanly(cli):
     """examples/centos8-k8s.facts.json is what scripts/demo.sh assesses (scripts/make-example)."""
     from conftest import REPO
     result = cli("assess", "--facts", str(REPO / "examples" / "centos8-k8s.facts.json"),
-                 "--target", "opencloudos-8", "--json")
+                 "--target", "opencloudos-8", "--json", "--allow-incomplete")
     assert result.code == exitcodes.OK, result
     report = result.json()
-    assert report["source"]["label"] == "CentOS Linux 8.5" and report["summary"]["complete"]
+    assert report["source"]["label"] == "CentOS Linux 8.5" and report["summary"]["failed_probes"] == {}
     assert report["host"]["hostname"] == "k8s-node-01.example.internal"

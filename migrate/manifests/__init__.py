@@ -13,9 +13,6 @@ from typing import Any, Dict, List, Optional, Tuple
 from migrate.errors import BadInput
 
 DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
-PATH_KINDS = ("repo_swap", "cross_major", "independent_distribution", "downgrade")
-SOURCE_DISTROS = ("centos",)
-SOURCE_VARIANTS = ("linux", "stream")
 
 
 @dataclass(frozen=True)
@@ -34,6 +31,36 @@ class MigrationPath:
 
 
 @dataclass(frozen=True)
+class RepoDefinition:
+    id: str
+    name: Optional[str]
+    baseurl: str
+    gpgkey: Tuple[str, ...]
+    enabled: Optional[bool]  # None: not known
+    gpgcheck: Optional[bool] = None
+
+
+@dataclass(frozen=True)
+class KernelConfigRef:
+    file: str  # relative to the manifest data directory
+    arch: str
+    kind: str  # full | srpm_merged | savedefconfig | excerpt
+    caveats: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class KernelFlavour:
+    id: str
+    name: str
+    version: Optional[str]
+    release_example: Optional[str]
+    package: Optional[str]  # None: not confirmed
+    config: Optional[KernelConfigRef]
+    evidence: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     id: str
     name: str
@@ -43,8 +70,21 @@ class Manifest:
     architectures: Tuple[str, ...]
     os_release: Dict[str, Any]
     migration_paths: Tuple[MigrationPath, ...]
+    repos: Tuple[RepoDefinition, ...]
+    kernel_flavours: Tuple[KernelFlavour, ...]
+    default_flavour: str
+    # Groups with their evidence, as plain mappings (read-only by convention):
+    release_swap: Dict[str, Any]
+    gpg_keys: Tuple[Dict[str, Any], ...]
+    crypto: Dict[str, Dict[str, Any]]
+    package_mappings: Dict[str, Any]
+    removed_drivers: Optional[Dict[str, Any]]
     path: str
     raw: Dict[str, Any]
+    # The target's real package metadata (a repodata snapshot) when the user gave
+    # --target-repo; None means package availability cannot be assessed.
+    packages: Optional[Any] = None
+    packages_source: Optional[str] = None
 
     def path_from(self, distro: str, variant: str, major: int) -> Optional[MigrationPath]:
         for candidate in self.migration_paths:
@@ -52,6 +92,18 @@ class Manifest:
             if (src.distro, src.variant, src.major) == (distro, variant, major):
                 return candidate
         return None
+
+    def kernel_flavour(self, flavour_id: Optional[str] = None) -> KernelFlavour:
+        wanted = flavour_id or self.default_flavour
+        for flavour in self.kernel_flavours:
+            if flavour.id == wanted:
+                return flavour
+        raise BadInput("target %s has no kernel flavour %r (known: %s)" % (
+            self.id, wanted, ", ".join(f.id for f in self.kernel_flavours)))
+
+    def data_file(self, relative: str) -> str:
+        """A data file a manifest refers to (kernel config, PES events, driver data)."""
+        return os.path.join(os.path.dirname(self.path), relative)
 
 
 def available_targets() -> List[str]:
@@ -109,70 +161,120 @@ def compile_manifest(path: str) -> str:
 def load_manifest_file(path: str, use_compiled: bool = True) -> Manifest:
     if use_compiled:
         data = _load_compiled(path)
-        if data is not None:
-            return _validate(data, path)
+        if data is not None:  # validated when it was compiled, and still the same YAML
+            return _build(data, path)
+    data = read_yaml(path)
+    errors = schema_errors(data, path)
+    if errors:
+        more = " (and %d more: run `migrate manifest validate`)" % (len(errors) - 1) if len(errors) > 1 else ""
+        raise BadInput(errors[0] + more)
+    return _build(data, path)
+
+
+SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema.json")
+
+
+def _key_path(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        out += "[%d]" % part if isinstance(part, int) else ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def schema_errors(data: Any, path: str) -> List[str]:
+    """Every problem with a manifest, one line each: `file: key.path: reason`.
+
+    The JSON Schema covers shapes; the rest covers what a schema cannot say
+    (references to data files that must exist, a default flavour that must be
+    defined, one path per source).
+    """
+    import json
+
+    import jsonschema
+
+    with open(SCHEMA_PATH, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+        message = error.message
+        if error.validator == "oneOf":  # the null-or-object alternatives: say what the object lacks
+            inner = [e for e in error.context if e.validator != "type"]
+            if inner:
+                message = inner[0].message
+                error = inner[0]
+                parts = list(error.absolute_path)
+                errors.append("%s: %s: %s" % (path, _key_path(parts), message))
+                continue
+        errors.append("%s: %s: %s" % (path, _key_path(error.absolute_path), message))
+    if errors or not isinstance(data, dict):
+        return errors
+    base = os.path.dirname(path)
+    if os.path.dirname(os.path.abspath(path)) == DATA_DIR and \
+            os.path.basename(path) != data["id"] + ".yaml":
+        errors.append("%s: id: %r does not match the file name" % (path, data["id"]))
+    flavours = [f["id"] for f in data["kernel"]["flavours"]]
+    if data["kernel"]["default_flavour"] not in flavours:
+        errors.append("%s: kernel.default_flavour: %r is not one of the flavours %s"
+                      % (path, data["kernel"]["default_flavour"], flavours))
+    for index, flavour in enumerate(data["kernel"]["flavours"]):
+        config = flavour.get("config")
+        if config and not os.path.isfile(os.path.join(base, config["file"])):
+            errors.append("%s: kernel.flavours[%d].config.file: %s does not exist next to the manifest"
+                          % (path, index, config["file"]))
+    references = [("package_mappings.pes.dataset", (data["package_mappings"].get("pes") or {}).get("dataset")),
+                  ("removed_drivers.dataset", (data.get("removed_drivers") or {}).get("dataset"))]
+    for where, relative in references:
+        if relative and not os.path.isfile(os.path.join(base, relative)):
+            errors.append("%s: %s: %s does not exist next to the manifest" % (path, where, relative))
+    seen = set()
+    for index, item in enumerate(data["migration_paths"]):
+        key = (item["from"]["distro"], item["from"]["variant"], item["from"]["major"])
+        if key in seen:
+            errors.append("%s: migration_paths[%d].from: a second path from %s-%s %d" % ((path, index) + key))
+        seen.add(key)
+    return errors
+
+
+def _build(data: Dict[str, Any], path: str) -> Manifest:
+    """Typed view of a manifest that already passed schema_errors()."""
+    paths = tuple(MigrationPath(SourceRef(p["from"]["distro"], p["from"]["variant"], p["from"]["major"]),
+                                p["kind"], p["way_forward"].strip(), p["evidence"])
+                  for p in data["migration_paths"])
+    repos = tuple(RepoDefinition(r["id"], r.get("name"), r["baseurl"], tuple(r["gpgkey"]), r["enabled"],
+                                 r.get("gpgcheck"))
+                  for r in data["repos"]["definitions"])
+    flavours = tuple(KernelFlavour(
+        f["id"], f["name"], f.get("version"), f.get("release_example"), f["package"],
+        KernelConfigRef(**f["config"]) if f.get("config") else None, f["evidence"])
+        for f in data["kernel"]["flavours"])
+    return Manifest(
+        id=data["id"], name=data["name"], version=str(data["version"]), family=data["family"],
+        el_major=data["el_major"], architectures=tuple(data["architectures"]),
+        os_release=data["os_release"], migration_paths=paths, repos=repos,
+        kernel_flavours=flavours, default_flavour=data["kernel"]["default_flavour"],
+        release_swap=data["release_swap"], gpg_keys=tuple(data["gpg_keys"]),
+        crypto=data["crypto"], package_mappings=data["package_mappings"],
+        removed_drivers=data["removed_drivers"], path=path, raw=data)
+
+
+def read_yaml(path: str) -> Any:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=loader)
+            return yaml.load(handle, Loader=loader)
     except OSError as exc:
         raise BadInput("%s: cannot read manifest: %s" % (path, exc.strerror or exc)) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise BadInput("%s: not valid YAML: %s" % (path, str(exc).splitlines()[0])) from None
-    return _validate(data, path)
+        raise BadInput("%s: not valid YAML: %s" % (path, " ".join(str(exc).split()))) from None
 
 
-def _need(data: Dict[str, Any], key: str, kind: Any, where: str, path: str,
-          optional: bool = False) -> Any:
-    if key not in data:
-        if optional:
-            return None
-        raise BadInput("%s: %s%s: missing" % (path, where, key))
-    value = data[key]
-    if value is None and optional:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-        raise BadInput("%s: %s%s: expected %s" % (path, where, key, getattr(kind, "__name__", kind)))
-    return value
-
-
-def _validate(data: Any, path: str) -> Manifest:
-    if not isinstance(data, dict):
-        raise BadInput("%s: a manifest is a mapping at the top level" % path)
-    paths = []
-    for index, item in enumerate(_need(data, "migration_paths", list, "", path)):
-        where = "migration_paths[%d]." % index
-        if not isinstance(item, dict):
-            raise BadInput("%s: %s: expected a mapping" % (path, where.rstrip(".")))
-        src = _need(item, "from", dict, where, path)
-        distro = _need(src, "distro", str, where + "from.", path)
-        variant = _need(src, "variant", str, where + "from.", path)
-        major = _need(src, "major", int, where + "from.", path)
-        if distro not in SOURCE_DISTROS:
-            raise BadInput("%s: %sfrom.distro: %r is not a known source" % (path, where, distro))
-        if variant not in SOURCE_VARIANTS:
-            raise BadInput("%s: %sfrom.variant: %r is not one of %s"
-                           % (path, where, variant, ", ".join(SOURCE_VARIANTS)))
-        kind = _need(item, "kind", str, where, path)
-        if kind not in PATH_KINDS:
-            raise BadInput("%s: %skind: %r is not one of %s" % (path, where, kind, ", ".join(PATH_KINDS)))
-        paths.append(MigrationPath(SourceRef(distro, variant, major), kind,
-                                   _need(item, "way_forward", str, where, path).strip(),
-                                   _need(item, "evidence", str, where, path)))
-    manifest_id = _need(data, "id", str, "", path)
-    if os.path.basename(path) != manifest_id + ".yaml" and os.path.dirname(path) == DATA_DIR:
-        raise BadInput("%s: id: %r does not match the file name" % (path, manifest_id))
-    return Manifest(
-        id=manifest_id,
-        name=_need(data, "name", str, "", path),
-        version=str(_need(data, "version", str, "", path)),
-        family=_need(data, "family", str, "", path),
-        el_major=_need(data, "el_major", int, "", path, optional=True),
-        architectures=tuple(_need(data, "architectures", list, "", path)),
-        os_release=_need(data, "os_release", dict, "", path),
-        migration_paths=tuple(paths),
-        path=path,
-        raw=data,
-    )
+def validate_file(path: str) -> List[str]:
+    """All problems of a manifest file (empty when it is valid)."""
+    try:
+        data = read_yaml(path)
+    except BadInput as exc:
+        return [str(exc)]
+    return schema_errors(data, path)

@@ -5,7 +5,7 @@ INTERNAL_ERROR = 1  # a bug in migrate; the one-line error says where to look (-
 BAD_INPUT = 2  # usage error or bad input: unknown target, malformed facts, missing root
 BLOCKERS = 3  # unwaived blockers found
 WARNINGS = 4  # unwaived warnings found and --fail-on warning was given
-INCOMPLETE = 5  # a probe or a check failed: the result is partial
+INCOMPLETE = 5  # a probe failed, a check failed or was skipped: the result is partial
 
 HELP = """exit codes:
   0  no unwaived blockers (and no warnings with --fail-on warning)
@@ -13,5 +13,6 @@ HELP = """exit codes:
   2  usage error or bad input (unknown target, malformed facts file, missing root)
   3  unwaived blockers found
   4  unwaived warnings found and --fail-on warning given
-  5  incomplete: a probe or a check failed, so the result is partial
-     (takes precedence over 3 and 4: a partial result is never reported as final)"""
+  5  incomplete: a probe failed, or a check failed or was skipped for missing facts
+     or target data, so the result is partial (takes precedence over 3 and 4:
+     a partial result is never reported as final, unless --allow-incomplete)"""

@@ -43,12 +43,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Optional
+from typing import BinaryIO, Callable, Optional
 
 from migrate import repodata
+from migrate.atomic import atomic_file
 from migrate.errors import BadInput
 
 USER_AGENT = "migrate-repodata/1 (read-only assessment; python-urllib)"
@@ -109,30 +109,7 @@ def url_key(url: str) -> str:
     return "%s-%s" % (readable or "repo", hashlib.sha256(_base_url(url).encode("utf-8")).hexdigest()[:12])
 
 
-# -- atomic files and directories -----------------------------------------------------------
-
-@contextmanager
-def atomic_file(path: str) -> Iterator[BinaryIO]:
-    """Write `path` through a temporary sibling renamed into place on success; on any
-    exception (KeyboardInterrupt included) the temporary file is removed."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
+# -- atomic directories (files: migrate.atomic.atomic_file) ---------------------------------
 
 def _pid_alive(pid: int) -> bool:
     try:

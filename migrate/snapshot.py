@@ -391,7 +391,7 @@ def _parsed_cache_load(entry: str, sha: str) -> Optional[List[tuple]]:
 
 
 def _parsed_cache_save(entry: str, info: RepoInfo, rows: List[tuple]) -> None:
-    from migrate.fetch import atomic_file
+    from migrate.atomic import atomic_file
     try:
         with atomic_file(os.path.join(entry, parsed_cache_name())) as handle:
             handle.write(dump_document([info], [row + (0,) for row in rows], _now()))
@@ -483,7 +483,7 @@ def build_snapshot(sources: List[str], output: str, cache_dir: Optional[str] = N
         import gzip
         # mtime=0: the same repositories give the same bytes, whenever they are built.
         data = gzip.compress(data, compresslevel=6, mtime=0)
-    from migrate.fetch import atomic_file
+    from migrate.atomic import atomic_file
     try:
         with atomic_file(output) as handle:
             handle.write(data)

@@ -209,3 +209,28 @@ def test_signature_parser_agrees_with_rpms_own_pgpsig(k8s, k8s_report):
     ours = {nvra(p): (p["sigkey_id"], p["sig_algo"]) for p in k8s_report["facts"]["packages"]}
     assert ours == oracle
     assert sum(1 for key, _ in ours.values() if key) > 300
+
+
+def test_manifest_build_snapshot_then_assess_with_it(k8s, oc8_repo, k8s_report, tmp_path):
+    from conftest import run_cli
+    snapshot = tmp_path / "oc8.snapshot.json.gz"
+    built = run_cli("manifest", "build", "--repo", str(oc8_repo), "-o", str(snapshot))
+    assert built.code == exitcodes.OK, built
+    assert "wrote %s" % snapshot in built.stderr
+    result = run_cli("assess", "--root", str(k8s.root), "--target", "opencloudos-8", "--json",
+                     "--target-repo", str(snapshot))
+    assert result.code == exitcodes.OK, result
+    by_snapshot = {f["id"]: f["subjects"] for f in result.json()["findings"]}
+    by_repo = {f["id"]: f["subjects"] for f in k8s_report["findings"]}
+    assert by_snapshot == by_repo
+
+
+def test_unreadable_target_repo_is_one_line(k8s, tmp_path):
+    from conftest import run_cli
+    (tmp_path / "repodata").mkdir()
+    (tmp_path / "repodata" / "repomd.xml").write_text("<repomd><data type='primary'>")
+    result = run_cli("assess", "--root", str(k8s.root), "--target", "opencloudos-8",
+                     "--target-repo", str(tmp_path))
+    assert result.code == exitcodes.BAD_INPUT
+    lines = [l for l in result.stderr.splitlines() if l.startswith("migrate: error: ")]
+    assert len(lines) == 1 and "repomd.xml" in lines[0] and "Traceback" not in result.stderr

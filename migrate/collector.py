@@ -34,7 +34,7 @@ import time
 # gzip, hashlib, socket, subprocess and threading are imported where they are used:
 # an offline assessment needs few of them, and each costs start-up time.
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: pkgmgr (package origins, locks, rpmdb files, euid)
 COLLECTOR_VERSION = "0.1.0"
 
 OK, ABSENT, DENIED, TIMEOUT, ERROR = "ok", "absent", "denied", "timeout", "error"
@@ -63,9 +63,9 @@ SIG_TAGS = ("dsaheader", "rsaheader", "siggpg", "sigpgp")
 SIG_QF = ("%|DSAHEADER?{%{DSAHEADER}}:{%|RSAHEADER?{%{RSAHEADER}}:"
           "{%|SIGGPG?{%{SIGGPG}}:{%|SIGPGP?{%{SIGPGP}}:{(none)}|}|}|}|")
 PKG_FIELDS = ("name", "epoch", "version", "release", "arch", "vendor", "packager",
-              "install_time", "source_rpm")
+              "install_time", "source_rpm", "size")
 PKG_QF = (FS.join(["%{NAME}", "%{EPOCH}", "%{VERSION}", "%{RELEASE}", "%{ARCH}", "%{VENDOR}",
-                   "%{PACKAGER}", "%{INSTALLTIME}", "%{SOURCERPM}", SIG_QF,
+                   "%{PACKAGER}", "%{INSTALLTIME}", "%{SOURCERPM}", "%{SIZE}", SIG_QF,
                    "[%{DIRNAMES}" + GS + "]"]) + RS)
 FILES_QF = "%{NAME}" + FS + "%{EPOCH}" + FS + "%{VERSION}" + FS + "%{RELEASE}" + FS + \
     "%{ARCH}" + FS + "[%{FILENAMES}" + GS + "]" + RS
@@ -307,7 +307,7 @@ class Collector(object):
                 ("name", "name"), ("epoch", "epoch"), ("version", "version"),
                 ("release", "release"), ("arch", "arch"), ("vendor", "vendor"),
                 ("packager", "packager"), ("install_time", "installtime"),
-                ("source_rpm", "sourcerpm"))]
+                ("source_rpm", "sourcerpm"), ("size", "size"))]
             sig_tags = [getattr(rpm, "RPMTAG_" + tag.upper()) for tag in SIG_TAGS]
             dirnames_tag, filenames_tag = rpm.RPMTAG_DIRNAMES, rpm.RPMTAG_FILENAMES
             for hdr in ts.dbMatch():
@@ -815,6 +815,113 @@ class Collector(object):
         self.record("system.cpu", status, msg)
         return facts
 
+    # -- package manager state ------------------------------------------------------
+    def collect_pkgmgr(self, packages):
+        """Where packages came from (dnf history / yumdb), locks, rpmdb files, our user."""
+        facts = {"origins": None, "origins_source": None, "locks": [], "rpmdb_path": None,
+                 "rpmdb_files": None, "euid": None}
+        status, msg = ABSENT, "neither /var/lib/dnf/history.sqlite nor /var/lib/yum/yumdb exists"
+        if os.path.exists(self.path("/var/lib/dnf/history.sqlite")):
+            status, origins, msg = self.dnf_origins()
+            if status == OK:
+                facts["origins"], facts["origins_source"] = origins, "/var/lib/dnf/history.sqlite"
+        if facts["origins"] is None and os.path.isdir(self.path("/var/lib/yum/yumdb")):
+            status, origins, msg = self.yumdb_origins()
+            if status == OK:
+                facts["origins"], facts["origins_source"] = origins, "/var/lib/yum/yumdb"
+        self.record("pkgmgr.origins", status, msg)
+
+        for lock in ("/var/run/yum.pid", "/run/yum.pid", "/var/lib/dnf/rpmdb_lock.pid",
+                     "/var/cache/dnf/metadata_lock.pid", "/var/cache/dnf/download_lock.pid",
+                     "/var/log/log_lock.pid", "/var/cache/yum/x86_64/yum.pid"):
+            status, text, msg = self.read(lock, limit=64)
+            if status != OK:
+                continue
+            pid = int(text.strip()) if text.strip().isdigit() else None
+            alive = None
+            if pid is not None and not self.offline:
+                alive = os.path.exists("/proc/%d" % pid)
+            facts["locks"].append({"path": lock, "pid": pid, "alive": alive})
+        self.record("pkgmgr.locks", OK, "offline root: whether lock holders run is unknown"
+                    if self.offline and facts["locks"] else "")
+
+        dbpath, _ = self.rpm_dbpath()
+        if dbpath:
+            status, names, msg = self.listdir(dbpath)
+            if status == OK:
+                facts["rpmdb_path"] = dbpath
+                facts["rpmdb_files"] = names
+            self.record("pkgmgr.rpmdb_files", status, msg)
+        else:
+            self.record("pkgmgr.rpmdb_files", ABSENT, "no rpmdb")
+
+        if self.offline:
+            self.record("system.user", ABSENT, "offline root: the user who will apply is not known")
+        else:
+            facts["euid"] = os.geteuid()
+            self.record("system.user", OK)
+        return facts
+
+    def dnf_origins(self):
+        """NEVRA -> repo id from dnf's history database, opened read-only and immutable
+        (no locks, no -shm/-wal files: sqlite writes nothing)."""
+        try:
+            import sqlite3
+        except ImportError as exc:
+            return ERROR, None, "sqlite3 module unavailable: %s" % exc
+        path = self.path("/var/lib/dnf/history.sqlite")
+        if sys.version_info < (3, 4):  # pragma: no cover - EL7's python2 has no uri= (and no dnf)
+            return ERROR, None, "reading dnf history needs Python >= 3.4"
+        try:
+            uri = "file:%s?mode=ro&immutable=1" % path.replace("?", "%3f").replace("#", "%23")
+            conn = sqlite3.connect(uri, uri=True)  # novermin: guarded by the version check above
+            try:
+                rows = conn.execute(
+                    "SELECT r.name, r.epoch, r.version, r.release, r.arch, repo.repoid "
+                    "FROM trans_item ti JOIN rpm r ON r.item_id = ti.item_id "
+                    "JOIN repo ON repo.id = ti.repo_id "
+                    # install, downgrade, upgrade, reinstall; state done
+                    "WHERE ti.action IN (1, 2, 6, 9) AND ti.state = 1 ORDER BY ti.id").fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            return ERROR, None, "/var/lib/dnf/history.sqlite: %s" % exc
+        origins = {}
+        for name, epoch, version, release, arch, repoid in rows:
+            key = nevra({"name": to_text(name), "epoch": epoch or None, "version": to_text(version),
+                         "release": to_text(release), "arch": to_text(arch)})
+            origins[key] = to_text(repoid)
+        return OK, origins, ""
+
+    def yumdb_origins(self):
+        """NEVRA -> repo id from yum's yumdb (EL7): <letter>/<pkgid>-<n>-<v>-<r>-<a>/from_repo."""
+        origins, failures = {}, []
+        status, letters, msg = self.listdir("/var/lib/yum/yumdb")
+        if status != OK:
+            return status, None, msg
+        for letter in letters:
+            status, entries, msg = self.listdir("/var/lib/yum/yumdb/" + letter)
+            for entry in entries:
+                parts = entry.split("-", 1)
+                fields = parts[1].rsplit("-", 3) if len(parts) == 2 else []
+                if len(fields) != 4:
+                    continue
+                status, text, msg = self.read("/var/lib/yum/yumdb/%s/%s/from_repo" % (letter, entry),
+                                              limit=4096)
+                if status == OK:
+                    name, version, release, arch = fields
+                    epoch = None
+                    st, etext, _ = self.read("/var/lib/yum/yumdb/%s/%s/epoch" % (letter, entry), limit=64)
+                    if st == OK and etext.strip().isdigit() and etext.strip() != "0":
+                        epoch = int(etext.strip())
+                    origins[nevra({"name": name, "epoch": epoch, "version": version,
+                                   "release": release, "arch": arch})] = text.strip()
+                elif status != ABSENT:
+                    failures.append((status, msg))
+        if failures:
+            return failures[0][0], None, "; ".join(m for _, m in failures[:3])
+        return OK, origins, ""
+
     # -- everything --------------------------------------------------------------
     def collect(self):
         started = time.time()
@@ -840,6 +947,7 @@ class Collector(object):
             "kmods": self.collect_kmods(packages),
             "crypto": self.collect_crypto(packages, kernel),
             "system": self.collect_system(),
+            "pkgmgr": self.collect_pkgmgr(packages),
         }
         facts["collector"]["rpm_backend"] = self.rpm_backend_used
         facts["collector"]["duration_s"] = round(time.time() - started, 3)
@@ -1128,6 +1236,7 @@ def normalise_package(record, signature, module_files):
     """
     epoch = _clean(record.get("epoch"))
     install_time = _clean(record.get("install_time"))
+    size = _clean(record.get("size"))
     key_id, sig_algo = parse_pgp_signature(signature) if signature else (None, None)
     pkg = {
         "name": _clean(record["name"]),
@@ -1139,6 +1248,7 @@ def normalise_package(record, signature, module_files):
         "packager": _clean(record.get("packager")),
         "install_time": int(install_time) if install_time is not None else None,
         "source_rpm": _clean(record.get("source_rpm")),
+        "size": int(size) if size is not None else None,  # installed bytes
         "sigkey_id": key_id,
         "sig_algo": sig_algo,
         "module_files": module_paths(module_files) if module_files else [],

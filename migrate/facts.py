@@ -78,6 +78,7 @@ class Package(_Record):
     packager: Optional[str]
     install_time: Optional[int]
     source_rpm: Optional[str]
+    size: Optional[int]  # installed size in bytes
     sigkey_id: Optional[str]
     sig_algo: Optional[str]
     module_files: Tuple[str, ...]
@@ -222,6 +223,23 @@ class SystemFacts(_Record):
 
 
 @dataclass(frozen=True, repr=False)
+class PkgLock(_Record):
+    path: str
+    pid: Optional[int]
+    alive: Optional[bool]  # None: not known (offline root)
+
+
+@dataclass(frozen=True, repr=False)
+class PkgMgrFacts(_Record):
+    origins: Optional[typing.Dict[str, str]]  # NEVRA -> repo id it was installed from
+    origins_source: Optional[str]
+    locks: Tuple[PkgLock, ...]
+    rpmdb_path: Optional[str]
+    rpmdb_files: Optional[Tuple[str, ...]]
+    euid: Optional[int]
+
+
+@dataclass(frozen=True, repr=False)
 class CollectorInfo(_Record):
     version: str
     python: str
@@ -243,6 +261,7 @@ class Facts(_Record):
     kmods: KmodFacts
     crypto: CryptoFacts
     system: SystemFacts
+    pkgmgr: PkgMgrFacts
 
     # -- probes ------------------------------------------------------------
     def probe(self, name: str) -> Probe:

@@ -15,7 +15,7 @@ from typing import List
 
 from migrate.engine import Check, NotApplicable
 from migrate.facts import Facts
-from migrate.findings import Finding
+from migrate.findings import Finding, Remediation
 from migrate.manifests import Manifest
 from migrate.source import identify_source
 
@@ -38,6 +38,8 @@ def run(facts: Facts, manifest: Manifest) -> List[Finding]:
             title="No migration path from %s to %s" % (source.label, manifest.name),
             summary="The %s manifest lists no path from %s." % (manifest.id, source.label),
             subjects=(pair,),
+            remediation=Remediation(hint="Choose a target with a repo-swap path from this source.",
+                                    commands=(("migrate", "targets", "list"),)),
         )]
     if path.kind == "repo_swap":
         return [Finding(
@@ -53,6 +55,7 @@ def run(facts: Facts, manifest: Manifest) -> List[Finding]:
         id="system.migration_%s" % path.kind, severity="blocker", overridable=False,
         title=title, summary="%s (Evidence: %s)" % (path.way_forward, path.evidence),
         subjects=(pair,),
+        remediation=Remediation(hint=path.way_forward, commands=(("migrate", "targets", "list"),)),
     )]
 
 

@@ -49,6 +49,10 @@ def run(facts: Facts, manifest: Manifest) -> List[Finding]:
             summary="migrate moves CentOS Linux 7, CentOS Linux 8 and CentOS Stream 8 hosts. "
                     "This host runs %s (from %s)." % (source.pretty, ", ".join(source.evidence)),
             subjects=(source.pretty,),
+            remediation=Remediation(
+                hint="Nothing to migrate with a CentOS repo swap: this host is not CentOS 7/8 "
+                     "or Stream 8. Check the release files if that is wrong.",
+                commands=(("cat", "/etc/os-release"), ("rpm", "-qf", "/etc/os-release"))),
         )]
     findings = []
     final = FINAL_MINOR.get(source.major)

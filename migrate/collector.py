@@ -34,7 +34,7 @@ import time
 # gzip, hashlib, socket, subprocess and threading are imported where they are used:
 # an offline assessment needs few of them, and each costs start-up time.
 
-SCHEMA_VERSION = 2  # 2: pkgmgr (package origins, locks, rpmdb files, euid)
+SCHEMA_VERSION = 3  # 2: pkgmgr (origins, locks, rpmdb files, euid); 3: workloads
 COLLECTOR_VERSION = "0.1.0"
 
 OK, ABSENT, DENIED, TIMEOUT, ERROR = "ok", "absent", "denied", "timeout", "error"
@@ -53,6 +53,16 @@ DEFAULT_REPO_DIRS = ("/etc/yum.repos.d", "/etc/yum/repos.d", "/etc/distro.repos.
 MAX_FILE_BYTES = 8 * 1024 * 1024
 ELF_MACHINES = {0x03: "i686", 0x3E: "x86_64", 0xB7: "aarch64", 0x16: "s390x", 0xF3: "riscv64",
                 0x102: "loongarch64"}
+
+# Container image references (registry/path:tag) as bolt keys or manifest values.
+IMAGE_REF = re.compile(br"(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9._-]+(?:/[a-z0-9._-]+)*:v?[0-9][A-Za-z0-9._-]{0,40}"
+                       br"(?=[\x00-\x20\"']|$)")
+MANIFEST_IMAGE = re.compile(r"""["']?image["']?\s*:\s*["']?([^\s"',}]+)""")
+CNI_TYPE = re.compile(r'"type"\s*:\s*"([^"]+)"')
+SM_WORD = re.compile(r"\bSM[234]\b|\bsm[234]\b|SM2[-_]?with[-_]?SM3|sm2sig|ShangMi", re.I)
+# DER encodings of the GM/T 0006 OIDs: SM2 public key 1.2.156.10197.1.301, SM3withSM2 1.2.156.10197.1.501
+SM_OIDS = ((b"\x06\x08\x2a\x81\x1c\xcf\x55\x01\x82\x2d", "1.2.156.10197.1.301"),
+           (b"\x06\x08\x2a\x81\x1c\xcf\x55\x01\x83\x75", "1.2.156.10197.1.501"))
 
 # Separators for `rpm --qf` output: ASCII unit/record separators never occur in
 # sane header strings; a record that does not split cleanly is reported, not guessed.
@@ -922,6 +932,135 @@ class Collector(object):
             return failures[0][0], None, "; ".join(m for _, m in failures[:3])
         return OK, origins, ""
 
+    # -- workloads: what the host runs that needs kernel features or SM crypto ------------
+    def collect_workloads(self):
+        facts = {"container_images": None, "k8s_manifests": [], "cni_configs": [],
+                 "bpf_pinned": None, "kubelet_config": None, "kubelet_cgroup_driver": None,
+                 "cgroup_v2": None, "openssl_sm_lines": [], "sm2_certificates": []}
+        images, failures = [], []
+        for path in ("/var/lib/docker/image/overlay2/repositories.json",
+                     "/var/lib/docker/image/devicemapper/repositories.json"):
+            status, text, msg = self.read(path)
+            if status == OK:
+                try:
+                    repos = json.loads(text).get("Repositories") or {}
+                    for tags in repos.values():
+                        for ref in tags:
+                            if "@sha256:" not in ref:
+                                images.append({"ref": ref, "source": path})
+                except (ValueError, AttributeError) as exc:
+                    failures.append((ERROR, "%s: %s" % (path, exc)))
+            elif status != ABSENT:
+                failures.append((status, msg))
+        meta = "/var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db"
+        status, data, msg = self.read_bytes(meta, 256 * 1024 * 1024)
+        if status == OK:
+            # A bolt database: image names are stored as plain keys; read them by pattern.
+            seen = set()
+            for match in IMAGE_REF.finditer(data):
+                ref = to_text(match.group(0))
+                if ref not in seen:
+                    seen.add(ref)
+                    images.append({"ref": ref, "source": meta})
+        elif status != ABSENT:
+            failures.append((status, msg))
+        facts["container_images"] = sorted(images, key=lambda i: (i["ref"], i["source"]))
+        self.record("workloads.images", failures[0][0] if failures else OK,
+                    "; ".join(m for _, m in failures))
+
+        failures = []
+        for directory, key, pattern in (("/etc/kubernetes/manifests", "k8s_manifests", (".yaml", ".yml", ".json")),
+                                        ("/etc/cni/net.d", "cni_configs", (".conf", ".conflist", ".json"))):
+            status, names, msg = self.listdir(directory)
+            if status not in (OK, ABSENT):
+                failures.append((status, msg))
+            for name in names:
+                if not name.endswith(pattern):
+                    continue
+                st, text, m = self.read(directory + "/" + name, limit=1024 * 1024)
+                if st != OK:
+                    failures.append((st, m))
+                    continue
+                refs = sorted(set(to_text(r.group(1)) for r in MANIFEST_IMAGE.finditer(text)))
+                types = sorted(set(to_text(t.group(1)) for t in CNI_TYPE.finditer(text)))
+                facts[key].append({"path": directory + "/" + name, "images": refs, "types": types})
+        self.record("workloads.k8s_files", failures[0][0] if failures else OK,
+                    "; ".join(m for _, m in failures))
+
+        if self.runtime_uncaptured("/sys/fs/bpf"):
+            self.record("workloads.bpf_pinned", ABSENT, "/sys not captured under " + self.root)
+        else:
+            pinned, errors = [], []
+            for path, err in self.walk_files("/sys/fs/bpf"):
+                if err:
+                    errors.append(err)
+                elif len(pinned) < 2000:
+                    pinned.append(path)
+            facts["bpf_pinned"] = pinned
+            self.record("workloads.bpf_pinned", errors[0][0] if errors else OK,
+                        "; ".join(m for _, m in errors) or
+                        ("" if os.path.isdir(self.path("/sys/fs/bpf")) else "/sys/fs/bpf not mounted"))
+
+        status, text, msg = self.read("/var/lib/kubelet/config.yaml", limit=1024 * 1024)
+        if status == OK:
+            facts["kubelet_config"] = "/var/lib/kubelet/config.yaml"
+            m = re.search(r"^cgroupDriver:\s*\"?([A-Za-z]+)", text, re.M)
+            facts["kubelet_cgroup_driver"] = m.group(1) if m else None
+        if status in (OK, ABSENT):
+            st, text2, m2 = self.read("/etc/sysconfig/kubelet", limit=65536)
+            if st == OK:
+                m = re.search(r"--cgroup-driver[= ]([A-Za-z]+)", text2)
+                if m:
+                    facts["kubelet_cgroup_driver"] = m.group(1)
+        self.record("workloads.kubelet", status, msg if status != ABSENT else "no kubelet config")
+
+        present, status, msg = self.exists_in_runtime("/sys/fs/cgroup/cgroup.controllers")
+        facts["cgroup_v2"] = present
+        self.record("system.cgroup", status, msg if status != OK else
+                    ("unified cgroup v2 hierarchy" if present else "cgroup v1 (or hybrid)"))
+
+        failures = []
+        for conf in ("/etc/pki/tls/openssl.cnf", "/etc/ssl/openssl.cnf"):
+            status, text, msg = self.read(conf, limit=1024 * 1024)
+            if status == OK:
+                for number, line in enumerate(text.splitlines(), 1):
+                    stripped = line.strip()
+                    if stripped and not stripped.startswith("#") and SM_WORD.search(stripped):
+                        facts["openssl_sm_lines"].append({"path": conf, "line": number,
+                                                          "text": stripped[:200]})
+            elif status != ABSENT:
+                failures.append((status, msg))
+        scanned = 0
+        for path, err in self.walk_files("/etc/pki"):
+            if err:
+                failures.append(err)
+                continue
+            if not path.endswith((".pem", ".crt", ".cer", ".der", ".key")) or scanned >= 5000:
+                continue
+            scanned += 1
+            st, data, m = self.read_bytes(path, 512 * 1024)
+            if st == OK:
+                found = sm_oids(data)
+                if found:
+                    facts["sm2_certificates"].append({"path": path, "oids": found})
+        self.record("workloads.sm_usage", failures[0][0] if failures else OK,
+                    "; ".join(m for _, m in failures[:3]))
+        return facts
+
+    def read_bytes(self, host_path, limit):
+        real = self.path(host_path)
+        try:
+            if os.path.islink(real) and self.offline:
+                # An absolute link inside an offline root points into the controller: resolve
+                # it under the root instead (read-only either way).
+                target = os.readlink(real)
+                if target.startswith("/"):
+                    real = self.path(target)
+            with open(real, "rb") as handle:
+                return OK, handle.read(limit), ""
+        except (IOError, OSError) as exc:
+            return _errno_status(exc), None, "%s: %s" % (host_path, exc.strerror or exc)
+
     # -- everything --------------------------------------------------------------
     def collect(self):
         started = time.time()
@@ -948,6 +1087,7 @@ class Collector(object):
             "crypto": self.collect_crypto(packages, kernel),
             "system": self.collect_system(),
             "pkgmgr": self.collect_pkgmgr(packages),
+            "workloads": self.collect_workloads(),
         }
         facts["collector"]["rpm_backend"] = self.rpm_backend_used
         facts["collector"]["duration_s"] = round(time.time() - started, 3)
@@ -1203,6 +1343,23 @@ def basearch(arch):
     if arch in ("ppc64le", "ppc64", "s390x", "x86_64", "aarch64", "loongarch64", "riscv64"):
         return arch
     return arch
+
+
+def sm_oids(data):
+    """SM2 OIDs found in a DER or PEM blob (PEM bodies are base64-decoded first)."""
+    import base64
+    blobs = [data]
+    for match in re.finditer(br"-----BEGIN [A-Z0-9 ]+-----(.+?)-----END", data, re.S):
+        try:
+            blobs.append(base64.b64decode(re.sub(br"\s+", b"", match.group(1))))
+        except (TypeError, ValueError):
+            continue
+    found = set()
+    for blob in blobs:
+        for der, name in SM_OIDS:
+            if der in blob:
+                found.add(name)
+    return sorted(found)
 
 
 def rpm_version(rpm_module):

@@ -240,6 +240,45 @@ class PkgMgrFacts(_Record):
 
 
 @dataclass(frozen=True, repr=False)
+class ImageRef(_Record):
+    ref: str
+    source: str
+
+
+@dataclass(frozen=True, repr=False)
+class K8sFile(_Record):
+    path: str
+    images: Tuple[str, ...]
+    types: Tuple[str, ...]  # CNI plugin "type" values
+
+
+@dataclass(frozen=True, repr=False)
+class ConfigLine(_Record):
+    path: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True, repr=False)
+class SmCertificate(_Record):
+    path: str
+    oids: Tuple[str, ...]
+
+
+@dataclass(frozen=True, repr=False)
+class WorkloadFacts(_Record):
+    container_images: Optional[Tuple[ImageRef, ...]]
+    k8s_manifests: Tuple[K8sFile, ...]
+    cni_configs: Tuple[K8sFile, ...]
+    bpf_pinned: Optional[Tuple[str, ...]]
+    kubelet_config: Optional[str]
+    kubelet_cgroup_driver: Optional[str]
+    cgroup_v2: Optional[bool]
+    openssl_sm_lines: Tuple[ConfigLine, ...]
+    sm2_certificates: Tuple[SmCertificate, ...]
+
+
+@dataclass(frozen=True, repr=False)
 class CollectorInfo(_Record):
     version: str
     python: str
@@ -262,6 +301,7 @@ class Facts(_Record):
     crypto: CryptoFacts
     system: SystemFacts
     pkgmgr: PkgMgrFacts
+    workloads: WorkloadFacts
 
     # -- probes ------------------------------------------------------------
     def probe(self, name: str) -> Probe:

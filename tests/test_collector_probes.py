@@ -1,4 +1,5 @@
 """Probe statuses of the collector on real roots made of plain files."""
+import json
 import os
 import subprocess
 import sys
@@ -188,3 +189,54 @@ def test_nonexistent_root_exits_2_with_one_line(tmp_path):
                           input=open(collector.__file__, "rb").read(), capture_output=True)
     assert proc.returncode == 2
     assert proc.stderr.decode().count("\n") == 1
+
+
+def real_sm2_certificate(tmp_path):
+    """An SM2/SM3 self-signed certificate made by the machine's OpenSSL 3."""
+    key, cert = tmp_path / "sm2.key", tmp_path / "sm2.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "SM2", "-out", str(key)], check=True,
+                   capture_output=True)
+    subprocess.run(["openssl", "req", "-new", "-x509", "-key", str(key), "-sm3", "-days", "1",
+                    "-subj", "/CN=sm2-test", "-sigopt", "distid:1234567812345678", "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert.read_bytes()
+
+
+def test_workloads_images_manifests_cni_bpf_kubelet_cgroup(make_root):
+    root = make_root({
+        "var/lib/docker/image/overlay2/repositories.json": json.dumps({"Repositories": {
+            "quay.io/cilium/cilium": {"quay.io/cilium/cilium:v1.14.5": "sha256:1",
+                                      "quay.io/cilium/cilium@sha256:abc": "sha256:1"}}}),
+        "var/lib/containerd/io.containerd.metadata.v1.bolt/meta.db":
+            b"\x00\x01bucket\x00registry.k8s.io/pause:3.9\x00\x02quay.io/cilium/operator-generic:v1.14.5\x00",
+        "etc/kubernetes/manifests/kube-apiserver.yaml": "spec:\n  containers:\n  - image: registry.k8s.io/kube-apiserver:v1.28.4\n",
+        "etc/cni/net.d/05-cilium.conflist": '{"plugins": [{"type": "cilium-cni"}, {"type": "portmap"}]}',
+        "sys/fs/bpf/tc/globals/cilium_calls_00042": "",
+        "var/lib/kubelet/config.yaml": "kind: KubeletConfiguration\ncgroupDriver: systemd\n",
+        "sys/fs/cgroup/cgroup.controllers": "cpuset cpu io memory pids\n",
+    })
+    w = collect(root)["workloads"]
+    assert {i["ref"] for i in w["container_images"]} == {
+        "quay.io/cilium/cilium:v1.14.5", "registry.k8s.io/pause:3.9", "quay.io/cilium/operator-generic:v1.14.5"}
+    assert w["k8s_manifests"][0]["images"] == ["registry.k8s.io/kube-apiserver:v1.28.4"]
+    assert w["cni_configs"][0]["types"] == ["cilium-cni", "portmap"]
+    assert w["bpf_pinned"] == ["/sys/fs/bpf/tc/globals/cilium_calls_00042"]
+    assert (w["kubelet_cgroup_driver"], w["cgroup_v2"]) == ("systemd", True)
+
+
+def test_cgroup_and_bpf_unknown_when_sys_not_captured(make_root):
+    facts = collect(make_root({"etc/hostname": "h\n"}))
+    assert facts["workloads"]["cgroup_v2"] is None and facts["workloads"]["bpf_pinned"] is None
+    assert facts["probes"]["system.cgroup"]["status"] == "absent"
+
+
+def test_sm_usage_openssl_config_and_real_sm2_certificate(make_root, tmp_path):
+    root = make_root({
+        "etc/pki/tls/openssl.cnf": "# SM2 is mentioned in a comment only\n[req]\ndefault_md = sm3\n",
+        "etc/pki/tls/certs/sm2.pem": real_sm2_certificate(tmp_path),
+        "etc/pki/tls/certs/rsa.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    })
+    w = collect(root)["workloads"]
+    assert [(l["path"], l["line"]) for l in w["openssl_sm_lines"]] == [("/etc/pki/tls/openssl.cnf", 3)]
+    assert w["sm2_certificates"] == [{"path": "/etc/pki/tls/certs/sm2.pem",
+                                      "oids": ["1.2.156.10197.1.301", "1.2.156.10197.1.501"]}]

@@ -85,6 +85,9 @@ class Manifest:
     # --target-repo; None means package availability cannot be assessed.
     packages: Optional[Any] = None
     packages_source: Optional[str] = None
+    # What the host's workloads need of the target, declared by the user (--needs,
+    # --needs-file); checks add what they detect from the facts themselves.
+    declared_needs: Tuple[Any, ...] = ()
 
     def path_from(self, distro: str, variant: str, major: int) -> Optional[MigrationPath]:
         for candidate in self.migration_paths:

@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--facts", metavar="FILE", help="assess a facts file from `migrate collect`")
     p.add_argument("--target", required=True, metavar="ID", help="target id (see `migrate targets list`)")
     p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (.json)")
+    p.add_argument("-o", "--output", metavar="FILE", action="append", default=[],
+                   help="write the report to FILE: .json (envelope), .html (self-contained "
+                        "report), .xml (JUnit, one testcase per check); repeatable")
     p.add_argument("--waivers", metavar="FILE", help="YAML file of accepted findings")
     p.add_argument("--fail-on", choices=("blocker", "warning"), default="blocker",
                    help="exit non-zero on blockers only (default) or on warnings too (exit 4)")
@@ -51,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "repo URL, a local mirror or a snapshot from `migrate manifest build`")
     p.add_argument("--cache-dir", metavar="DIR",
                    help="repodata download cache (default ~/.cache/migrate, or $MIGRATE_CACHE_DIR)")
+    p.add_argument("--needs", metavar="SPEC",
+                   help="what the workloads need of the target kernel/crypto, e.g. "
+                        "cilium=1.16,io_uring,sm-crypto (added to what is detected)")
+    p.add_argument("--needs-file", metavar="FILE", help="needs as YAML (see README)")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="exit by the verdict even when a probe failed or a check was skipped "
                         "(the report still says it is incomplete)")
@@ -64,6 +70,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("list", "show"))
     p.add_argument("target", nargs="?", metavar="ID", help="target id (for show)")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("kernel", help="kernel capability diff between a host and a target")
+    ksub = p.add_subparsers(dest="kernel_command", metavar="ACTION")
+    ksub.required = True
+    k = ksub.add_parser("diff", help="eBPF/Cilium/cloud-native capabilities: source vs target")
+    kwhere = k.add_mutually_exclusive_group()
+    kwhere.add_argument("--root", metavar="DIR")
+    kwhere.add_argument("--facts", metavar="FILE")
+    k.add_argument("--target", required=True, metavar="ID")
+    k.add_argument("--needs", metavar="SPEC")
+    k.add_argument("--needs-file", metavar="FILE")
+    k.add_argument("--json", action="store_true")
+    _add_collect_options(k)
+
+    p = sub.add_parser("report", help="reports over many hosts")
+    rsub = p.add_subparsers(dest="report_command", metavar="ACTION")
+    rsub.required = True
+    r = rsub.add_parser("fleet", help="fleet dashboard over a directory of per-host JSON reports")
+    r.add_argument("directory", metavar="DIR")
+    r.add_argument("-o", "--output", required=True, metavar="FILE", help="dashboard HTML to write")
+
+    p = sub.add_parser("certify", help="signed compatibility certificate (and keygen, verify)",
+                       epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", nargs="?", choices=("issue", "keygen", "verify"), default="issue",
+                   help="issue (default), keygen or verify")
+    p.add_argument("certificate", nargs="?", metavar="CERT.json", help="for verify")
+    cwhere = p.add_mutually_exclusive_group()
+    cwhere.add_argument("--root", metavar="DIR")
+    cwhere.add_argument("--facts", metavar="FILE")
+    p.add_argument("--target", metavar="ID")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="issue: certificate HTML to write (its JSON goes next to it, .json); "
+                        "keygen: key path prefix")
+    p.add_argument("--key", metavar="PRIVATE.pem", help="issue: sign with this private key")
+    p.add_argument("--pubkey", metavar="PUBLIC.pem", help="verify: the signer's public key")
+    p.add_argument("--algorithm", choices=("ed25519", "sm2"), default="ed25519", help="keygen")
+    p.add_argument("--days", type=int, default=90, help="issue: validity in days (default 90)")
+    p.add_argument("--target-repo", action="append", default=[], metavar="URL|DIR|SNAPSHOT")
+    p.add_argument("--allow-incomplete", action="store_true")
+    _add_collect_options(p)
 
     p = sub.add_parser("manifest", help="validate target manifests",
                        epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,47 +159,152 @@ def assessment_exit_code(assessment: "object", fail_on: str, allow_incomplete: b
     return exitcodes.OK
 
 
-def cmd_assess(args: argparse.Namespace) -> int:
-    from migrate.engine import assess
+REPORT_FORMATS = (".json", ".html", ".xml")
+
+
+def _target_manifest(args: argparse.Namespace) -> "object":
+    """The target manifest with what the user added: repodata and declared needs."""
+    import dataclasses
+
     from migrate.manifests import load_manifest
-    from migrate.waivers import load_waivers
 
     manifest = load_manifest(args.target)  # an unknown target fails before any collection
-    if args.target_repo:
-        import dataclasses
-
+    if getattr(args, "target_repo", None):
         from migrate.snapshot import load_target_sources
-        packages = load_target_sources(args.target_repo, cache_dir=args.cache_dir, timeout=args.timeout)
+        packages = load_target_sources(args.target_repo, cache_dir=getattr(args, "cache_dir", None),
+                                       timeout=args.timeout)
         manifest = dataclasses.replace(manifest, packages=packages, packages_source=packages.source)
         console.info("target packages: %d from %s", len(packages), packages.source)
-    waivers = load_waivers(args.waivers) if args.waivers else ()
-    if args.output and not args.output.endswith(".json"):
-        raise BadInput("-o %s: unsupported report format (supported: .json)" % args.output)
+    needs = ()
+    if getattr(args, "needs", None):
+        from migrate.needs import parse_needs
+        needs += parse_needs(args.needs)
+    if getattr(args, "needs_file", None):
+        from migrate.needs import load_needs_file
+        needs += load_needs_file(args.needs_file)
+    if needs:
+        manifest = dataclasses.replace(manifest, declared_needs=needs)
+    return manifest
+
+
+def _host_facts(args: argparse.Namespace) -> "object":
     if args.facts:
         from migrate.facts import load_facts
-        facts = load_facts(args.facts)
-    else:
-        from migrate.localcollect import collect_local
-        facts = collect_local(args.root, args.rpm_backend, args.timeout)
+        return load_facts(args.facts)
+    from migrate.localcollect import collect_local
+    return collect_local(args.root, args.rpm_backend, args.timeout)
+
+
+def _assessment(args: argparse.Namespace, waivers: tuple = ()) -> "object":
+    from migrate.engine import assess
+
+    manifest = _target_manifest(args)
+    facts = _host_facts(args)
     assessment = assess(facts, manifest, waivers)
     for name, probe in facts.failed_probes().items():
         console.warning("probe %s %s: %s", name, probe.status, probe.message)
+    return assessment
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    from migrate.waivers import load_waivers
+
+    for output in args.output:
+        if not output.endswith(REPORT_FORMATS):
+            raise BadInput("-o %s: unsupported report format (supported: %s)"
+                           % (output, ", ".join(REPORT_FORMATS)))
+    waivers = load_waivers(args.waivers) if args.waivers else ()
+    assessment = _assessment(args, waivers)
     for waiver in assessment.unused_waivers:
         console.warning("waiver %s%s matched no finding", waiver.id,
-                    " (%s)" % waiver.subject if waiver.subject else "")
+                        " (%s)" % waiver.subject if waiver.subject else "")
     if args.json or args.output:
+        from migrate.atomic import write_atomic
         from migrate.reports.json_report import build_report
         report = build_report(assessment, include_facts=not args.no_facts)
-        if args.output:
-            from migrate.atomic import write_atomic
-            write_atomic(args.output, json.dumps(report, sort_keys=True) + "\n")
-            console.info("wrote %s", args.output)
+        for output in args.output:
+            if output.endswith(".html"):
+                from migrate.reports.html_report import render_host_html
+                text = render_host_html(build_report(assessment) if args.no_facts else report)
+            elif output.endswith(".xml"):
+                from migrate.reports.junit import render_junit
+                text = render_junit(report, fail_on=args.fail_on)
+            else:
+                text = json.dumps(report, sort_keys=True) + "\n"
+            write_atomic(output, text)
+            console.info("wrote %s", output)
         if args.json:
             _print_json(report)
     if not args.json:
         from migrate.reports.terminal import render_summary
         sys.stdout.write(render_summary(assessment))
     return assessment_exit_code(assessment, args.fail_on, args.allow_incomplete)
+
+
+def cmd_kernel(args: argparse.Namespace) -> int:
+    from migrate.kerneldiff import kernel_diff, render_kernel_diff
+
+    manifest = _target_manifest(args)
+    diff = kernel_diff(_host_facts(args), manifest)
+    if args.json:
+        _print_json(diff)
+    else:
+        sys.stdout.write(render_kernel_diff(diff))
+    return exitcodes.OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import os
+
+    from migrate.atomic import write_atomic
+    from migrate.reports.fleet import fleet_model, render_fleet
+
+    if not os.path.isdir(args.directory):
+        raise BadInput("%s is not a directory of per-host JSON reports" % args.directory)
+    model = fleet_model(args.directory)
+    write_atomic(args.output, render_fleet(args.directory, model))
+    console.info("wrote %s: %d hosts, %d assessed", args.output, model["total"], model["assessed"])
+    return exitcodes.OK if model["assessed"] == model["total"] else exitcodes.INCOMPLETE
+
+
+def cmd_certify(args: argparse.Namespace) -> int:
+    from migrate import certify
+
+    if args.action == "keygen":
+        if not args.output:
+            raise BadInput("certify keygen: give -o PATH_PREFIX for the key files")
+        private, public = certify.keygen(args.output, args.algorithm)
+        console.info("wrote %s (private, mode 0600) and %s", private, public)
+        return exitcodes.OK
+    if args.action == "verify":
+        if not args.certificate:
+            raise BadInput("certify verify: which certificate? (CERT.json)")
+        cert = certify.load_certificate(args.certificate)
+        problems = certify.verify_certificate(cert, args.pubkey)
+        for problem in problems:
+            sys.stderr.write("migrate: error: %s: %s\n" % (args.certificate, problem))
+        if not problems:
+            sys.stdout.write("%s: valid\n" % args.certificate)
+        return exitcodes.BAD_INPUT if problems else exitcodes.OK
+    if not args.target or not args.output:
+        raise BadInput("certify: give --target ID and -o CERT.html (and --root DIR or --facts FILE)")
+    if not args.output.endswith(".html"):
+        raise BadInput("certify: -o %s must end in .html (the JSON goes next to it)" % args.output)
+    from migrate.atomic import write_atomic
+    from migrate.reports.json_report import build_report
+
+    assessment = _assessment(args)
+    if not assessment.complete and not args.allow_incomplete:
+        raise MigrateError("the assessment is incomplete: a certificate needs a complete one "
+                           "(give --target-repo, or --allow-incomplete to certify what was assessed)")
+    cert = certify.build_certificate(build_report(assessment), assessment.manifest.path, args.days)
+    if args.key:
+        cert = certify.sign_certificate(cert, args.key)
+    json_path = args.output[:-5] + ".json"
+    write_atomic(json_path, json.dumps(cert, indent=1, sort_keys=True) + "\n")
+    write_atomic(args.output, certify.render_certificate_html(cert))
+    console.info("wrote %s and %s%s", json_path, args.output, "" if args.key else " (unsigned: no --key)")
+    return assessment_exit_code(assessment, "blocker", args.allow_incomplete)
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
@@ -231,7 +382,8 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"collect": cmd_collect, "assess": cmd_assess, "checks": cmd_checks,
-            "targets": cmd_targets, "manifest": cmd_manifest}
+            "targets": cmd_targets, "manifest": cmd_manifest, "kernel": cmd_kernel,
+            "report": cmd_report, "certify": cmd_certify}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -130,11 +130,15 @@ class Collector(object):
         return status
 
     def runtime_uncaptured(self, host_path):
-        """Offline roots only have /proc and /sys when someone captured them."""
+        """Offline roots only have /proc and /sys when someone captured them. An empty
+        directory is not a capture: the filesystem package owns empty /proc and /sys."""
         if not self.offline:
             return False
-        top = "/" + host_path.strip("/").split("/")[0]
-        return not os.path.isdir(self.path(top))
+        top = self.path("/" + host_path.strip("/").split("/")[0])
+        try:
+            return not os.listdir(top)
+        except (IOError, OSError):
+            return True
 
     def read(self, host_path, limit=MAX_FILE_BYTES):
         """Return (status, text, message) for a file on the host."""

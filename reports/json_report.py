@@ -51,6 +51,19 @@ def build_report(assessment: Assessment, include_facts: bool = True) -> Dict[str
         "findings": [_finding(f) for f in assessment.findings],
         "unused_waivers": [dataclasses.asdict(w) for w in assessment.unused_waivers],
     }
+    from migrate.kerneldiff import kernel_diff
+    from migrate.smcrypto import sm_matrix
+
+    report["kernel_diff"] = _section(lambda: kernel_diff(facts, manifest))
+    report["sm_matrix"] = _section(lambda: sm_matrix(facts, manifest))
     if include_facts:
         report["facts"] = facts.to_dict()
     return report
+
+
+def _section(compute: Any) -> Dict[str, Any]:
+    """A computed report section; a failure is recorded in it, never a crashed report."""
+    try:
+        return compute()
+    except Exception as exc:  # the report must still be written, and say what is missing
+        return {"error": "%s: %s" % (type(exc).__name__, exc)}

@@ -41,7 +41,8 @@ def k8s_report(k8s, oc8_repo):
     from conftest import run_cli
     result = run_cli("assess", "--root", str(k8s.root), "--target", "opencloudos-8", "--json",
                      "--target-repo", str(oc8_repo))
-    assert result.code == exitcodes.OK, result
+    # the ELRepo wireguard kmod and the DKMS zfs module must be rebuilt: blockers
+    assert result.code == exitcodes.BLOCKERS, result
     return result.json()
 
 
@@ -54,7 +55,7 @@ def test_target_repo_metadata_is_used_for_package_availability(k8s_report, oc8_r
     # not third-party packages, not gpg-pubkey
     assert finding["subjects"] == sorted(DROPPED)
     assert str(oc8_repo) in finding["summary"]
-    assert k8s_report["summary"]["verdict"] == "ready_with_warnings"
+    assert k8s_report["summary"]["verdict"] == "blocked" and k8s_report["summary"]["complete"]
 
 
 def test_assess_lists_exactly_the_packages_rpm_lists(k8s, k8s_report):
@@ -141,6 +142,9 @@ def test_collector_piped_to_an_interpreter_matches_in_process(k8s):
     local = Collector(root=str(k8s.root)).collect()
     for volatile in ("collected_at", "collector"):
         piped.pop(volatile), local.pop(volatile)
+    for facts in (piped, local):  # free space moves between two runs on a busy disk
+        for fs in facts["system"]["filesystems"]:
+            fs.pop("free_bytes"), fs.pop("avail_bytes")
     assert piped == local
 
 
@@ -163,7 +167,7 @@ def test_assessment_never_writes_to_the_root(k8s, backend):
     before = snapshot(k8s.root)
     result = run_cli("assess", "--root", str(k8s.root), "--target", "anolis-8", "--json",
                      "--rpm-backend", backend, "--allow-incomplete")
-    assert result.code == exitcodes.OK, result
+    assert result.code == exitcodes.BLOCKERS, result
     assert snapshot(k8s.root) == before
     assert not (k8s.root / "root" / ".rpmdb").exists()
 
@@ -187,14 +191,16 @@ def test_centos7_host_paths(built_hosts):
     assert swap.code == exitcodes.OK, swap
     report = swap.json()
     assert report["source"]["label"] == "CentOS Linux 7.9"
-    assert [f["id"] for f in report["findings"]] == ["system.migration_repo_swap"]
+    assert [f["id"] for f in report["findings"] if f["id"].startswith("system.migration")] == [
+        "system.migration_repo_swap"]
+    assert report["summary"]["blockers"] == 0
     assert report["facts"]["kernel"]["release"] == "3.10.0-1160.119.1.el7.x86_64"
     assert sorted(nvra(p) for p in report["facts"]["packages"]) == rpm_qa(host)
     cross = run_cli("assess", "--root", str(host.root), "--target", "opencloudos-8", "--json",
                     "--allow-incomplete")
     assert cross.code == exitcodes.BLOCKERS
-    assert [f["id"] for f in cross.json()["findings"] if f["severity"] == "blocker"] == [
-        "system.migration_cross_major"]
+    assert "system.migration_cross_major" in [f["id"] for f in cross.json()["findings"]
+                                              if f["severity"] == "blocker"]
 
 
 def test_signature_parser_agrees_with_rpms_own_pgpsig(k8s, k8s_report):
@@ -219,7 +225,7 @@ def test_manifest_build_snapshot_then_assess_with_it(k8s, oc8_repo, k8s_report, 
     assert "wrote %s" % snapshot in built.stderr
     result = run_cli("assess", "--root", str(k8s.root), "--target", "opencloudos-8", "--json",
                      "--target-repo", str(snapshot))
-    assert result.code == exitcodes.OK, result
+    assert result.code == exitcodes.BLOCKERS, result
     by_snapshot = {f["id"]: f["subjects"] for f in result.json()["findings"]}
     by_repo = {f["id"]: f["subjects"] for f in k8s_report["findings"]}
     assert by_snapshot == by_repo
@@ -234,3 +240,25 @@ def test_unreadable_target_repo_is_one_line(k8s, tmp_path):
     assert result.code == exitcodes.BAD_INPUT
     lines = [l for l in result.stderr.splitlines() if l.startswith("migrate: error: ")]
     assert len(lines) == 1 and "repomd.xml" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_cilium_host_kernel_diff_and_sm_matrix_in_the_report(built_hosts):
+    """Issue 5's end-to-end: a CentOS 7 host running Cilium 1.14, against OpenCloudOS 9 and 8."""
+    from conftest import run_cli
+    host = built_hosts("centos7-cilium")
+    result = run_cli("assess", "--root", str(host.root), "--target", "opencloudos-9", "--json",
+                     "--allow-incomplete")
+    report = result.json()
+    diff = report["kernel_diff"]
+    assert diff["capabilities"] and diff["source"] and diff["target"]
+    cilium = diff["cilium"][0]
+    assert cilium["need"]["kind"] == "cilium"
+    assert (cilium["source"]["status"], cilium["target"]["status"]) == ("no", "yes")
+    assert cilium["source"]["evidence"] and cilium["target"]["evidence"]
+    assert "cilium.reason_to_migrate" in {f["id"] for f in report["findings"]}
+    matrix = report["sm_matrix"]
+    assert set(matrix["source"]) and set(matrix["target"]) and matrix["target_id"] == "opencloudos-9"
+    oc8 = run_cli("assess", "--root", str(host.root), "--target", "opencloudos-8", "--json",
+                  "--allow-incomplete").json()
+    readiness = [f for f in oc8["findings"] if f["id"] == "sm.readiness"][0]
+    assert {"kernel/sm2", "kernel/sm3", "kernel/sm4"} <= set(readiness["subjects"])

@@ -75,7 +75,7 @@ def test_json_goes_to_stdout_and_logs_to_stderr(cli, centos8_root, tmp_path):
                  "--allow-incomplete")
     report = result.json()  # stdout is nothing but the JSON document
     assert result.code == exitcodes.OK
-    assert report["summary"]["verdict"] == "ready" and report["summary"]["complete"] is False
+    assert report["summary"]["blockers"] == 0 and report["summary"]["complete"] is False
     assert report["source"]["label"] == "CentOS Linux 8.5"
     statuses = {c["id"]: c["status"] for c in report["checks"]}
     assert statuses["system.migration_path"] == "findings"
@@ -140,7 +140,8 @@ def test_missing_os_release_and_release_files_is_a_blocker(cli, make_root):
     root = make_root({"etc/hostname": "bare\n"})
     result = cli("assess", "--root", str(root), "--allow-incomplete", "--target", "anolis-8", "--json")
     assert result.code == exitcodes.BLOCKERS
-    assert [f["id"] for f in result.json()["findings"]] == ["system.source_unrecognised"]
+    blockers = [f["id"] for f in result.json()["findings"] if f["severity"] == "blocker"]
+    assert blockers == ["system.source_unrecognised"]
 
 
 def test_unsupported_output_format_is_rejected_before_collecting(cli, centos8_root, tmp_path):
@@ -172,7 +173,9 @@ def test_the_bundled_example_host_assesses_cleanly(cli):
     from conftest import REPO
     result = cli("assess", "--facts", str(REPO / "examples" / "centos8-k8s.facts.json"),
                  "--target", "opencloudos-8", "--json", "--allow-incomplete")
-    assert result.code == exitcodes.OK, result
+    assert result.code == exitcodes.BLOCKERS, result  # the ELRepo kmod and the DKMS module
     report = result.json()
     assert report["source"]["label"] == "CentOS Linux 8.5" and report["summary"]["failed_probes"] == {}
+    blockers = [f for f in report["findings"] if f["severity"] == "blocker"]
+    assert [(f["id"], f["subjects"]) for f in blockers] == [("kmod.out_of_tree_rebuild", ["wireguard", "zfs"])]
     assert report["host"]["hostname"] == "k8s-node-01.example.internal"

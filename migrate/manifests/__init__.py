@@ -104,6 +104,25 @@ class Manifest:
         raise BadInput("target %s has no kernel flavour %r (known: %s)" % (
             self.id, wanted, ", ".join(f.id for f in self.kernel_flavours)))
 
+    @property
+    def driver_deprecations(self) -> Tuple[Any, ...]:
+        """The Leapp device-driver deprecation entries this manifest references (package
+        data, read once and cached), or () when removed_drivers is null."""
+        if not self.removed_drivers:
+            return ()
+        from migrate.manifests.leappdata import cached_driver_data
+        return cached_driver_data(self.data_file(self.removed_drivers["dataset"]))
+
+    @property
+    def pes_events(self) -> Tuple[Any, ...]:
+        """The Leapp PES events this manifest references (package data, read once and
+        cached), or () when package_mappings.pes is null."""
+        pes = self.package_mappings.get("pes")
+        if not pes:
+            return ()
+        from migrate.manifests.leappdata import cached_pes_events
+        return cached_pes_events(self.data_file(pes["dataset"]))
+
     def data_file(self, relative: str) -> str:
         """A data file a manifest refers to (kernel config, PES events, driver data)."""
         return os.path.join(os.path.dirname(self.path), relative)

@@ -85,6 +85,24 @@ def load_driver_data(path: str) -> List[DeprecatedDevice]:
         raise BadInput("%s: unexpected driver data layout (%s)" % (path, exc)) from None
 
 
+_DRIVER_CACHE: Dict[str, Tuple[DeprecatedDevice, ...]] = {}
+_PES_CACHE: Dict[str, Tuple[PesEvent, ...]] = {}
+
+
+def cached_pes_events(path: str) -> Tuple[PesEvent, ...]:
+    """load_pes_events, once per file: shipped package data, not host data."""
+    if path not in _PES_CACHE:
+        _PES_CACHE[path] = tuple(load_pes_events(path))
+    return _PES_CACHE[path]
+
+
+def cached_driver_data(path: str) -> Tuple[DeprecatedDevice, ...]:
+    """load_driver_data, once per file: it is shipped package data, not host data."""
+    if path not in _DRIVER_CACHE:
+        _DRIVER_CACHE[path] = tuple(load_driver_data(path))
+    return _DRIVER_CACHE[path]
+
+
 def drivers_removed_in(devices: List[DeprecatedDevice], el_major: int) -> Dict[str, DeprecatedDevice]:
     """Whole drivers (entries without a device id) that the EL major no longer ships.
 

@@ -5,6 +5,8 @@ No mocks: every host is a directory tree with a real rpmdb written by rpm
 
 API
     Pkg, HostSpec, Symlink          declarative specs (model.py)
+    Transaction                     one dnf transaction (repo id, packages) of a
+                                    HostSpec: installed by real dnf (dnfinstall.py)
     build_host(spec) -> BuiltHost   build or reuse a cached host root
     get_host(name) -> BuiltHost     a named host from tests/hosts/
     build_repo(pkgs) -> Path        a createrepo_c repository of built packages
@@ -28,19 +30,19 @@ sees 0 packages; without _db_backend on a bdb root it auto-detects bdb_ro but
 prints "Found bdb_ro Packages database while attempting sqlite backend".
 
 Needs (Debian 12): rpm (rpm, rpmbuild, rpmsign), createrepo-c, gnupg (gpg,
-gpgconf), db5.3-util (db5.3_load, only for bdb hosts), python3-rpm for the
-Python-binding checks. Cache: $MIGRATE_TEST_CACHE or tests/.cache/.
+gpgconf), dnf (only for hosts with transactions), db5.3-util (db5.3_load,
+only for bdb hosts), python3-rpm for the Python-binding checks. Cache: $MIGRATE_TEST_CACHE or tests/.cache/.
 """
 
 import importlib
 
 from .builder import BuiltHost, build_host, build_repo, built_path, repo_keys
 from .cache import prune as prune_cache
-from .model import HostSpec, Pkg, Symlink, parse_nevra
+from .model import COMMANDLINE, HostSpec, Pkg, Symlink, Transaction, parse_nevra
 from .synthetic import synthetic_host, synthetic_packages
 
-__all__ = ["BuiltHost", "HostSpec", "Pkg", "Symlink", "build_host", "build_repo", "built_path",
-           "get_host", "host_spec", "host_names", "parse_nevra", "prune_cache", "repo_keys", "synthetic_host",
+__all__ = ["BuiltHost", "COMMANDLINE", "HostSpec", "Pkg", "Symlink", "Transaction", "build_host", "build_repo",
+           "built_path", "get_host", "host_spec", "host_names", "parse_nevra", "prune_cache", "repo_keys", "synthetic_host",
            "synthetic_packages"]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from . import bdb, rootfs
+from . import bdb, dnfinstall, rootfs
 from .cache import builder_digest, entry_name, get_or_build, key_store
 from .keys import KeyInfo, ensure_key
 from .model import HostSpec, Pkg
@@ -59,7 +59,11 @@ def _build_into(spec: HostSpec, tmp: Path) -> None:
     t1 = time.time()
     root = tmp / "root"
     rootfs.layout(root)
-    rootfs.install(root, [built[p.nevra] for p in spec.packages])
+    if spec.transactions:
+        dnfinstall.install(root, spec, built)
+    else:
+        rootfs.install(root, [built[p.nevra] for p in spec.packages])
+    rootfs.check_no_stray_rpmdb(root)
     (tmp / "keys").mkdir()
     for label, info in keys.items():
         shutil.copyfile(info.pubkey, tmp / "keys" / ("%s.asc" % label))
@@ -77,6 +81,7 @@ def _build_into(spec: HostSpec, tmp: Path) -> None:
         "rpmdb": spec.rpmdb,
         "keys": {label: info.keyid for label, info in keys.items()},
         "nevras": sorted(p.nevra for p in spec.packages),
+        "installed_by": "dnf" if spec.transactions else "rpm",
         "build_seconds": dict(timings, rpms=round(t1 - t0, 3), root=round(t2 - t1, 3)),
     }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")

@@ -13,6 +13,7 @@ of a built host is computed from.
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
@@ -158,6 +159,33 @@ def parse_nevra(text: str) -> Tuple[str, Optional[int], str, str, str]:
     return name, epoch, version, release, arch
 
 
+COMMANDLINE = "@commandline"
+_REPO_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One `dnf install` the builder runs into the host root (see HostSpec.transactions).
+
+    `repo` is the repo id the packages come from - the id the host's .repo files
+    use (dnf history records it), or "@commandline" for local .rpm files given
+    on dnf's command line. `packages` name packages of the spec as "name" or
+    "name.arch".
+    """
+
+    repo: str
+    packages: Tuple[str, ...]
+
+    def __post_init__(self):
+        if self.repo != COMMANDLINE and not _REPO_ID.match(self.repo):
+            raise ValueError("bad repo id %r" % self.repo)
+        if not self.packages:
+            raise ValueError("transaction from %s installs nothing" % self.repo)
+
+    def canonical(self) -> dict:
+        return {"repo": self.repo, "packages": list(self.packages)}
+
+
 @dataclass
 class HostSpec:
     """A host root to build.
@@ -167,6 +195,13 @@ class HostSpec:
     `rpmdb` is "sqlite" or "bdb". `import_keys` are key labels whose public
     keys are imported into the rpmdb (they show up as gpg-pubkey packages, as
     on a real host). `buildtime` is the default BUILDTIME of all packages.
+
+    Without `transactions` every package goes in with one `rpm -i`. With them,
+    real dnf installs the packages transaction by transaction (dnfinstall.py)
+    from createrepo_c repositories whose ids are the transactions' repo ids, so
+    /var/lib/dnf/history.sqlite records where each package came from, as on a
+    real host; every package must then be in exactly one transaction, and
+    `releasever` is what dnf is given.
     """
 
     name: str
@@ -177,6 +212,8 @@ class HostSpec:
     buildtime: int = 1600000000
     buildhost: str = "localhost"
     description: str = ""
+    transactions: Tuple[Transaction, ...] = ()
+    releasever: str = ""
 
     def __post_init__(self):
         if self.rpmdb not in ("sqlite", "bdb"):
@@ -187,6 +224,28 @@ class HostSpec:
             if key in seen:
                 raise ValueError("duplicate package %s.%s in %s" % (pkg.name, pkg.arch, self.name))
             seen[key] = pkg
+        if self.transactions:
+            if not self.releasever:
+                raise ValueError("%s: transactions need a releasever" % self.name)
+            placed: Dict[Tuple[str, str], str] = {}
+            for txn in self.transactions:
+                for ref in txn.packages:
+                    pkg = self.transaction_package(ref)
+                    key = (pkg.name, pkg.arch)
+                    if key in placed:
+                        raise ValueError("%s: %s is in two transactions" % (self.name, ref))
+                    placed[key] = txn.repo
+            missing = sorted("%s.%s" % key for key in seen if key not in placed)
+            if missing:
+                raise ValueError("%s: packages in no transaction: %s" % (self.name, ", ".join(missing)))
+
+    def transaction_package(self, ref: str) -> Pkg:
+        """The package a transaction entry ("name" or "name.arch") means; never ambiguous."""
+        matches = [p for p in self.packages if p.name == ref or "%s.%s" % (p.name, p.arch) == ref]
+        if len(matches) != 1:
+            raise ValueError("%s: transaction entry %r matches %d packages"
+                             % (self.name, ref, len(matches)))
+        return matches[0]
 
     def package(self, name: str, arch: Optional[str] = None) -> Pkg:
         for pkg in self.packages:
@@ -201,12 +260,16 @@ class HostSpec:
         return tuple(sorted(labels))
 
     def canonical(self) -> dict:
-        return {
+        out = {
             "name": self.name, "rpmdb": self.rpmdb, "import_keys": sorted(self.import_keys),
             "buildtime": self.buildtime, "buildhost": self.buildhost,
             "packages": [p.canonical() for p in sorted(self.packages, key=lambda p: (p.name, p.arch))],
             "files": {p: _content_json(c) for p, c in sorted(self.files.items())},
         }
+        if self.transactions:   # only then: specs without them keep their old canonical form
+            out["transactions"] = [t.canonical() for t in self.transactions]
+            out["releasever"] = self.releasever
+        return out
 
     def digest(self) -> str:
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))

@@ -1,11 +1,15 @@
 """Target repositories for tests, built for real (rpmbuild + createrepo_c).
 
 No real OpenCloudOS repodata is available offline, so `opencloudos8-test` is
-derived from the centos8-k8s host: its CentOS 8.5 packages rebuilt with `.oc8`
-releases and vendor OpenCloudOS, without the CentOS release packages (the swap
-replaces them) and without DROPPED (so that unavailable packages can be found),
-plus an `opencloudos-release`. It is a test double for a target repository's
-*shape*, not a statement about what OpenCloudOS ships.
+derived from the centos8-k8s and centos8-clean hosts: their CentOS 8.5
+packages (x86_64 and noarch only, as the hosts have them; a package on both
+counts once) rebuilt with `.oc8` releases and vendor OpenCloudOS, without the
+CentOS release packages (the swap replaces them) and without DROPPED (so that
+unavailable packages can be found), plus an `opencloudos-release`. It fits
+centos8-traits too: that host's traits are exactly what it lacks (DROPPED, an
+i686 glibc, the newer tzdata: see hosts/centos8_traits.py). It is a test
+double for a target repository's *shape*, not a statement about what
+OpenCloudOS ships.
 """
 import dataclasses
 from pathlib import Path
@@ -22,9 +26,12 @@ DROPPED = ("dnf-plugins-core", "libssh-config")
 
 def opencloudos8_packages() -> List[Pkg]:
     out = []
-    for pkg in host_spec("centos8-k8s").packages:
-        if pkg.vendor != "CentOS" or pkg.name.startswith("centos-") or pkg.name in DROPPED:
+    seen = set()
+    for pkg in host_spec("centos8-k8s").packages + host_spec("centos8-clean").packages:
+        if pkg.vendor != "CentOS" or pkg.name.startswith("centos-") or pkg.name in DROPPED \
+                or (pkg.name, pkg.arch) in seen:
             continue
+        seen.add((pkg.name, pkg.arch))
         out.append(dataclasses.replace(
             pkg, release=pkg.release.replace("el8", "oc8"), vendor="OpenCloudOS",
             packager="OpenCloudOS Buildsys", sign_key=None,

@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="issue: certificate HTML to write (its JSON goes next to it, .json); "
                         "keygen: key path prefix")
     p.add_argument("--key", metavar="PRIVATE.pem", help="issue: sign with this private key")
-    p.add_argument("--pubkey", metavar="PUBLIC.pem", help="verify: the signer's public key")
+    p.add_argument("--pubkey", metavar="PUBLIC.pem", help="verify: the signer's public key "
+                   "(--facts FILE: also check the facts digest)")
     p.add_argument("--algorithm", choices=("ed25519", "sm2"), default="ed25519", help="keygen")
     p.add_argument("--days", type=int, default=90, help="issue: validity in days (default 90)")
     p.add_argument("--target-repo", action="append", default=[], metavar="URL|DIR|SNAPSHOT")
@@ -280,7 +281,14 @@ def cmd_certify(args: argparse.Namespace) -> int:
         if not args.certificate:
             raise BadInput("certify verify: which certificate? (CERT.json)")
         cert = certify.load_certificate(args.certificate)
-        problems = certify.verify_certificate(cert, args.pubkey)
+        facts = None
+        if args.facts:  # also check the certificate against the facts it claims to cover
+            try:
+                with open(args.facts, encoding="utf-8") as handle:
+                    facts = json.load(handle)
+            except (OSError, ValueError) as exc:
+                raise BadInput("%s: cannot read facts: %s" % (args.facts, exc)) from None
+        problems = certify.verify_certificate(cert, args.pubkey, facts)
         for problem in problems:
             sys.stderr.write("migrate: error: %s: %s\n" % (args.certificate, problem))
         if not problems:

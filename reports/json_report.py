@@ -32,7 +32,8 @@ def build_report(assessment: Assessment, include_facts: bool = True) -> Dict[str
             "distro": source.distro, "variant": source.variant, "major": source.major,
             "minor": source.minor, "label": source.label, "supported": source.supported,
             "evidence": list(source.evidence)},
-        "target": {"id": manifest.id, "name": manifest.name, "version": manifest.version},
+        "target": {"id": manifest.id, "name": manifest.name, "version": manifest.version,
+                   "manifest_sha256": _file_sha256(manifest.path)},
         "summary": {
             "verdict": assessment.verdict,
             "complete": assessment.complete,
@@ -59,6 +60,13 @@ def build_report(assessment: Assessment, include_facts: bool = True) -> Dict[str
     if include_facts:
         report["facts"] = facts.to_dict()
     return report
+
+
+def _file_sha256(path: str) -> str:
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def _section(compute: Any) -> Dict[str, Any]:

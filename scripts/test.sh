@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 # rpm/rpmbuild/rpmsign, python3-rpm bindings, createrepo_c: real rpmdbs and repos
 # for the test hosts; db5.3-util: db_load writes the Berkeley DB rpmdb of the
 # bdb test host; gnupg: signing test packages; util-linux: setpriv for the
-# unprivileged-collector test; dnf: `dnf repoquery`/`makecache` as the oracle for repodata.
-APT_PACKAGES=(python3 python3-venv python3-rpm rpm createrepo-c db5.3-util gnupg util-linux dnf)
+# unprivileged-collector test; dnf: `dnf repoquery`/`makecache` as the oracle for repodata
+# and the installer of the dnf-built test hosts; openssl: SM2 certificates and signatures;
+# chromium (+ a font): the HTML reports are checked in a real headless browser.
+APT_PACKAGES=(python3 python3-venv python3-rpm rpm createrepo-c db5.3-util gnupg util-linux dnf
+              openssl chromium fonts-dejavu-core)
 SUDO=()
 [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
 missing=()

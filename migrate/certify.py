@@ -420,6 +420,15 @@ def _consistency(cert: Dict[str, Any]) -> List[str]:
     return problems
 
 
+def _guarded(what: str, check: Any, *args: Any) -> List[str]:
+    """Run a verification step; a tampered structure (a string where an object belongs)
+    is a problem to report, never a crash."""
+    try:
+        return check(*args)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        return ["malformed %s: %s: %s" % (what, type(exc).__name__, exc)]
+
+
 def verify_certificate(cert: Dict[str, Any], pubkey_path: Optional[str] = None,
                        facts: Optional[Dict[str, Any]] = None, *,
                        manifest_path: Optional[str] = None,
@@ -446,7 +455,7 @@ def verify_certificate(cert: Dict[str, Any], pubkey_path: Optional[str] = None,
             problems.append("expired on %s" % cert["valid_until"])
         if moment < start:
             problems.append("not valid before %s" % cert["valid_from"])
-    problems += _consistency(cert)
+    problems += _guarded("certificate", _consistency, cert)
 
     signature = cert.get("signature")
     if signature is None:
@@ -477,8 +486,8 @@ def verify_certificate(cert: Dict[str, Any], pubkey_path: Optional[str] = None,
                                 "or it was signed with another key")
 
     if facts is not None:
-        problems += _check_digests("facts", (cert.get("facts") or {}).get("digests"),
-                                   canonical_json(_facts_of(facts)))
+        problems += _guarded("certificate facts block", lambda: _check_digests(
+            "facts", (cert.get("facts") or {}).get("digests"), canonical_json(_facts_of(facts))))
     if manifest_path is not None:
         try:
             with open(manifest_path, "rb") as handle:
@@ -486,8 +495,8 @@ def verify_certificate(cert: Dict[str, Any], pubkey_path: Optional[str] = None,
         except OSError as exc:
             raise BadInput("cannot read manifest %s: %s" % (manifest_path, exc.strerror or exc)
                            ) from None
-        problems += _check_digests("manifest", (cert.get("manifest") or {}).get("digests"),
-                                   manifest_bytes)
+        problems += _guarded("certificate manifest block", lambda: _check_digests(
+            "manifest", (cert.get("manifest") or {}).get("digests"), manifest_bytes))
     return problems
 
 

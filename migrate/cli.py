@@ -237,9 +237,20 @@ def cmd_assess(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(report)
     if not args.json:
-        from migrate.reports.terminal import render_summary
-        sys.stdout.write(render_summary(assessment))
+        _print_summary(assessment)
     return assessment_exit_code(assessment, args.fail_on, args.allow_incomplete)
+
+
+def _print_summary(assessment: "object") -> None:
+    """Colour on a terminal (rich), plain text otherwise (pipes, logs, CI)."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        from migrate.reports.terminal import render_summary_rich
+        render_summary_rich(assessment, Console())
+        return
+    from migrate.reports.terminal import render_summary
+    sys.stdout.write(render_summary(assessment))
 
 
 def cmd_kernel(args: argparse.Namespace) -> int:

@@ -38,3 +38,43 @@ def render_summary(assessment: Assessment) -> str:
         if result.status in ("skipped", "not_applicable", "error"):
             lines.append("  check %s %s: %s" % (result.check_id, result.status, result.reason))
     return "\n".join(lines) + "\n"
+
+
+STYLE = {"blocker": "bold red", "warning": "yellow", "info": "cyan", "waived": "dim"}
+VERDICT_STYLE = {"ready": "bold green", "ready_with_warnings": "bold yellow", "blocked": "bold red"}
+
+
+def render_summary_rich(assessment: Assessment, console: "object") -> None:
+    """The same summary in colour, for a terminal (rich is imported only here)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    facts, manifest = assessment.facts, assessment.manifest
+    source = identify_source(facts)
+    verdict = Text(VERDICT_TEXT[assessment.verdict], style=VERDICT_STYLE[assessment.verdict])
+    if not assessment.complete:
+        verdict.append("  INCOMPLETE: partial result", style="bold magenta")
+    console.print(Text("%s: %s -> %s: " % (facts.os.hostname or facts.root or "host",
+                                           source.label if source else "unknown source",
+                                           manifest.name)) + verdict)
+    console.print("  %d blocker(s), %d warning(s), %d info, %d waived; %d check(s) run" % (
+        assessment.count("blocker"), assessment.count("warning"), assessment.count("info"),
+        sum(1 for f in assessment.findings if f.waived), len(assessment.results)), markup=False)
+    order = {"blocker": 0, "warning": 1, "info": 2}
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("severity", "finding", "title"):
+        table.add_column(column, overflow="fold")
+    for finding in sorted(assessment.findings, key=lambda f: (f.waived, order[f.severity], f.id)):
+        tag = "waived" if finding.waived else finding.severity
+        table.add_row(Text(tag, style=STYLE[tag]), Text(finding.id), Text(finding.title))
+    if assessment.findings:
+        console.print(table)
+    for finding in assessment.findings:
+        if finding.severity == "blocker" and not finding.waived:
+            for cmd in finding.remediation.commands:
+                console.print(Text("  $ " + shlex.join(cmd), style="bold"))
+    for result in assessment.results:
+        if result.status in ("skipped", "not_applicable", "error"):
+            style = "red" if result.status == "error" else "dim"
+            console.print(Text("  check %s %s: %s" % (result.check_id, result.status, result.reason),
+                               style=style))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install migrate in .venv and assess the bundled example host (a facts file collected
 # from the centos8-k8s test host: CentOS Linux 8.5 with Kubernetes, Docker CE, an ELRepo
-# kmod and a DKMS module) against OpenCloudOS 8. Writes out/centos8-k8s.report.json.
+# kmod and a DKMS module) against OpenCloudOS 8. Writes out/centos8-k8s.report.{json,html}.
 # No OpenCloudOS repository metadata is bundled, so package availability is not
 # assessed (--allow-incomplete; the report says so). For a full assessment add
 # --target-repo with the target's mirror URLs or a `migrate manifest build` snapshot.
@@ -21,6 +21,6 @@ fi
 mkdir -p out
 rc=0
 .venv/bin/migrate assess --facts examples/centos8-k8s.facts.json --target "$TARGET" --allow-incomplete \
-  -o out/centos8-k8s.report.json || rc=$?
-echo "report: out/centos8-k8s.report.json; exit code $rc (0 ready, 3 blockers, 5 incomplete; see README)" >&2
+  -o out/centos8-k8s.report.json -o out/centos8-k8s.report.html || rc=$?
+echo "reports: out/centos8-k8s.report.{json,html}; exit code $rc (0 ready, 3 blockers, 5 incomplete; see README)" >&2
 [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || [ "$rc" -eq 4 ]

@@ -179,3 +179,33 @@ def test_the_bundled_example_host_assesses_cleanly(cli):
     blockers = [f for f in report["findings"] if f["severity"] == "blocker"]
     assert [(f["id"], f["subjects"]) for f in blockers] == [("kmod.out_of_tree_rebuild", ["wireguard", "zfs"])]
     assert report["host"]["hostname"] == "k8s-node-01.example.internal"
+
+
+def test_terminal_summary_is_coloured_on_a_tty_and_plain_otherwise():
+    """A real pseudo-terminal for the coloured path; a pipe for the plain one."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from conftest import REPO
+    argv = [sys.executable, "-m", "migrate", "assess", "--facts",
+            str(REPO / "examples" / "centos8-k8s.facts.json"), "--target", "opencloudos-8",
+            "--allow-incomplete"]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdout=slave, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(master)
+    tty_text = b"".join(chunks).decode("utf-8", "replace")
+    assert "\x1b[" in tty_text and "kmod.out_of_tree_rebuild" in tty_text
+    plain = subprocess.run(argv, capture_output=True, text=True)
+    assert "\x1b[" not in plain.stdout and "[blocker] kmod.out_of_tree_rebuild" in plain.stdout

@@ -78,7 +78,9 @@ def run(facts: Facts, manifest: Manifest) -> List[Finding]:
         names = sorted({p.name for pkgs in foreign.values() for p in pkgs})
         groups = "; ".join("%s, %s: %s" % (vendor, key_label(key, keyring) if key != "unsigned" else "unsigned",
                                            _names(pkgs))
-                           for (vendor, key), pkgs in sorted(foreign.items()))
+                           # by vendor, then by the packages a sysadmin recognises
+                           for (vendor, key), pkgs in sorted(
+                               foreign.items(), key=lambda item: (item[0][0], _names(item[1]))))
         findings.append(Finding(
             id="packages.third_party", severity="info",
             title="%d installed package(s) are not from CentOS" % len(names),

@@ -209,3 +209,16 @@ def test_terminal_summary_is_coloured_on_a_tty_and_plain_otherwise():
     assert "\x1b[" in tty_text and "kmod.out_of_tree_rebuild" in tty_text
     plain = subprocess.run(argv, capture_output=True, text=True)
     assert "\x1b[" not in plain.stdout and "[blocker] kmod.out_of_tree_rebuild" in plain.stdout
+
+
+def test_kernel_diff_command_text_and_json(cli):
+    from conftest import REPO
+    example = str(REPO / "examples" / "centos8-k8s.facts.json")
+    text = cli("kernel", "diff", "--facts", example, "--target", "opencloudos-9", "--needs", "io_uring")
+    assert text.code == exitcodes.OK, text
+    data = cli("kernel", "diff", "--facts", example, "--target", "opencloudos-9", "--json",
+               "--needs", "cilium=1.16").json()
+    assert data["target_id"] == "opencloudos-9"
+    assert [r["need"]["kind"] for r in data["cilium"]] == ["cilium"]
+    bad = cli("kernel", "diff", "--facts", example, "--target", "opencloudos-9", "--needs", "warp-drive")
+    assert bad.code == exitcodes.BAD_INPUT and "warp" in bad.stderr

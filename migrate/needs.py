@@ -148,15 +148,9 @@ def parse_needs(spec: str, where: str = "--needs") -> Tuple[Need, ...]:
 
 def load_needs_file(path: str) -> Tuple[Need, ...]:
     """Needs from a YAML file (see the module docstring); errors name the file and entry."""
-    import yaml
+    from migrate.yamlfile import read_yaml
 
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except OSError as exc:
-        raise BadInput("%s: cannot read needs file: %s" % (path, exc.strerror or exc)) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise BadInput("%s: not valid YAML: %s" % (path, " ".join(str(exc).split()))) from None
+    data = read_yaml(path, "needs file")
     if isinstance(data, dict) and set(data) == {"needs"}:
         data = data["needs"]
     if not isinstance(data, list) or not data:

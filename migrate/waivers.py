@@ -54,16 +54,9 @@ def parse_waivers(data: Any, source: str) -> Tuple[Waiver, ...]:
 
 
 def load_waivers(path: str) -> Tuple[Waiver, ...]:
-    import yaml
+    from migrate.yamlfile import read_yaml
 
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except OSError as exc:
-        raise BadInput("%s: cannot read waiver file: %s" % (path, exc.strerror or exc)) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise BadInput("%s: not valid YAML: %s" % (path, str(exc).splitlines()[0])) from None
-    return parse_waivers(data, path)
+    return parse_waivers(read_yaml(path, "waiver file"), path)
 
 
 def apply_waivers(results: Sequence[Any], waivers: Sequence[Waiver]) -> Tuple[List[Any], List[Waiver]]:

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import pytest
+
 CHROMIUM = os.environ.get("MIGRATE_TEST_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -310,3 +312,12 @@ class Browser:
         self._wait_event(session, "Page.loadEventFired", page)
         self._drain(session, page)
         return page
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (import this fixture into the module)."""
+    assert available(), ("Debian's chromium is needed for the browser tests: "
+                         "apt-get install -y chromium fonts-dejavu-core (scripts/test.sh does)")
+    with Browser() as b:
+        yield b

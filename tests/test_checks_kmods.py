@@ -13,13 +13,12 @@ from typing import Any, Optional
 
 import pytest
 
+from checkutil import by_id, c7, k8s, run  # noqa: F401 (fixtures)
 from factsutil import facts_for_root
-from migrate.engine import discover_checks, run_check
 from migrate.manifests import Manifest, load_manifest
 from migrate.manifests.leappdata import load_driver_data
 from migrate.snapshot import load_target_packages
 
-CHECKS = {c.id: c for c in discover_checks().checks}
 
 
 def with_driver_data(manifest: Manifest) -> Manifest:
@@ -32,22 +31,6 @@ def with_snapshot(manifest: Manifest, snapshot) -> Manifest:
     return dataclasses.replace(manifest, packages=snapshot, packages_source=snapshot.source)
 
 
-def run(check_id, facts, manifest):
-    return run_check(CHECKS[check_id], facts, manifest)
-
-
-def by_id(result):
-    return {f.id: f for f in result.findings}
-
-
-@pytest.fixture(scope="module")
-def k8s(built_hosts):
-    return facts_for_root(built_hosts("centos8-k8s").root)
-
-
-@pytest.fixture(scope="module")
-def c7(built_hosts):
-    return facts_for_root(built_hosts("centos7-minimal").root)
 
 
 @pytest.fixture(scope="module")

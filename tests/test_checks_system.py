@@ -18,13 +18,12 @@ from pathlib import Path
 import pytest
 
 from conftest import write_tree
+from checkutil import by_id, c7, k8s, run  # noqa: F401 (fixtures)
 from factsutil import facts_for_root
 from migrate import collector
-from migrate.engine import discover_checks, run_check
 from migrate.facts import Facts, load_facts
 from migrate.manifests import load_manifest
 
-CHECKS = {c.id: c for c in discover_checks().checks}
 SB_VAR = "sys/firmware/efi/efivars/" + collector.SECURE_BOOT_VAR
 CENTOS8 = {"etc/os-release": 'NAME="CentOS Linux"\nID="centos"\nVERSION_ID="8"\n',
            "etc/centos-release": "CentOS Linux release 8.5.2111\n"}
@@ -37,22 +36,6 @@ def elf(machine: int, little: bool = True) -> bytes:
             (2).to_bytes(2, order) + machine.to_bytes(2, order) + b"\0" * 44)
 
 
-def run(check_id, facts, manifest):
-    return run_check(CHECKS[check_id], facts, manifest)
-
-
-def by_id(result):
-    return {f.id: f for f in result.findings}
-
-
-@pytest.fixture(scope="module")
-def k8s(built_hosts):
-    return facts_for_root(built_hosts("centos8-k8s").root)
-
-
-@pytest.fixture(scope="module")
-def c7(built_hosts):
-    return facts_for_root(built_hosts("centos7-minimal").root)
 
 
 @pytest.fixture

@@ -10,20 +10,12 @@ from typing import Any, Dict
 
 import pytest
 
-from browser import Browser, available
+from browser import Browser, available, browser  # noqa: F401 (fixture)
 from conftest import run_cli
 from migrate import exitcodes
 from migrate.reports.fleet import fleet_model, parse_report_bytes, render_fleet
 from test_reports_html import ARTIFACTS, PAYLOAD
 from test_reports_json import EXAMPLE, example_envelope
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert available(), ("Debian's chromium is needed for the browser tests: "
-                         "apt-get install -y chromium fonts-dejavu-core (scripts/test.sh does)")
-    with Browser() as b:
-        yield b
 
 
 def write_report(directory: Path, name: str, report: Dict[str, Any]) -> Path:

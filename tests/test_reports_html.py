@@ -15,7 +15,7 @@ from typing import Any, Dict
 import pytest
 from markupsafe import escape
 
-from browser import Browser, available
+from browser import Browser, available, browser  # noqa: F401 (fixture)
 from conftest import REPO
 from migrate.reports.html_report import render_host_html
 from test_reports_json import example_envelope, host_envelope
@@ -26,14 +26,6 @@ DOCS = REPO / "docs"
 PAYLOAD = ('<script>document.title="pwned";window.__xss=1;console.error("xss")</script>'
            '"onload="window.__xss=2" \'><img src=x onerror="document.title=\'pwned\';window.__xss=3">'
            '</style><style>body{display:none}</style></script><!-- \u2028\u2029 &amp; ]]>')
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert available(), ("Debian's chromium is needed for the browser tests: "
-                         "apt-get install -y chromium fonts-dejavu-core (scripts/test.sh does)")
-    with Browser() as b:
-        yield b
 
 
 def write(tmp_path: Path, name: str, html: str) -> Path:

@@ -281,16 +281,9 @@ def _build(data: Dict[str, Any], path: str) -> Manifest:
 
 
 def read_yaml(path: str) -> Any:
-    import yaml
+    from migrate.yamlfile import read_yaml as read
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=loader)
-    except OSError as exc:
-        raise BadInput("%s: cannot read manifest: %s" % (path, exc.strerror or exc)) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise BadInput("%s: not valid YAML: %s" % (path, " ".join(str(exc).split()))) from None
+    return read(path, "manifest")
 
 
 def validate_file(path: str) -> List[str]:

@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-incomplete", action="store_true")
     _add_collect_options(p)
 
+    from migrate.fleet.cli import add_fleet_parser  # cheap: paramiko loads only for a scan
+    add_fleet_parser(sub)
+
     p = sub.add_parser("manifest", help="validate target manifests",
                        epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     msub = p.add_subparsers(dest="manifest_command", metavar="ACTION")
@@ -400,9 +403,15 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     return exitcodes.BAD_INPUT if failed else exitcodes.OK
 
 
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from migrate.fleet.cli import cmd_fleet as scan
+
+    return scan(args)
+
+
 COMMANDS = {"collect": cmd_collect, "assess": cmd_assess, "checks": cmd_checks,
             "targets": cmd_targets, "manifest": cmd_manifest, "kernel": cmd_kernel,
-            "report": cmd_report, "certify": cmd_certify}
+            "report": cmd_report, "certify": cmd_certify, "fleet": cmd_fleet}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

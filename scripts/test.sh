@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 # bdb test host; gnupg: signing test packages; util-linux: setpriv for the
 # unprivileged-collector test; dnf: `dnf repoquery`/`makecache` as the oracle for repodata
 # and the installer of the dnf-built test hosts; openssl: SM2 certificates and signatures;
-# chromium (+ a font): the HTML reports are checked in a real headless browser.
+# chromium (+ a font): the HTML reports are checked in a real headless browser;
+# openssh-server/-client: the fleet tests scan real sshd hosts on loopback.
 APT_PACKAGES=(python3 python3-venv python3-rpm rpm createrepo-c db5.3-util gnupg util-linux dnf
-              openssl chromium fonts-dejavu-core)
+              openssl chromium fonts-dejavu-core openssh-server openssh-client)
 SUDO=()
 [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
 missing=()

@@ -222,3 +222,10 @@ def test_kernel_diff_command_text_and_json(cli):
     assert [r["need"]["kind"] for r in data["cilium"]] == ["cilium"]
     bad = cli("kernel", "diff", "--facts", example, "--target", "opencloudos-9", "--needs", "warp-drive")
     assert bad.code == exitcodes.BAD_INPUT and "warp" in bad.stderr
+
+
+def test_fleet_scan_is_wired_into_the_cli(cli, tmp_path):
+    result = cli("fleet", "scan", "-i", str(tmp_path / "missing.ini"), "--target", "opencloudos-8",
+                 "--out", str(tmp_path / "out"))
+    assert result.code == exitcodes.BAD_INPUT
+    assert "missing.ini" in one_line_error(result)

@@ -1,0 +1,56 @@
+"""The remote command: one SSH session that finds a Python and runs the collector.
+
+The command is a fixed POSIX sh script; the only variable parts (collector arguments
+such as --root) are passed as positional parameters, each quoted with shlex.quote.
+The script tries /usr/libexec/platform-python, python3, python2 in that order and
+execs the first one found reading the collector source from stdin (`python - ARGS`).
+"""
+from __future__ import annotations
+
+import shlex
+from typing import List, Optional
+
+NO_PYTHON_EXIT = 97
+NO_PYTHON_MARK = "migrate-fleet: no python"
+
+PROLOGUE = (
+    'for p in /usr/libexec/platform-python python3 python2; do '
+    'case "$p" in '
+    '/*) [ -x "$p" ] && exec "$p" - "$@" ;; '
+    '*) command -v "$p" >/dev/null 2>&1 && exec "$p" - "$@" ;; '
+    'esac; '
+    'done; '
+    'echo "' + NO_PYTHON_MARK + ' (tried /usr/libexec/platform-python, python3, python2)" >&2; '
+    'exit ' + str(NO_PYTHON_EXIT)
+)
+
+_SOURCE: List[bytes] = []
+
+
+def collector_source() -> bytes:
+    """The collector module's source, exactly what a local run imports."""
+    if not _SOURCE:
+        from migrate import collector
+        path = collector.__file__
+        if path.endswith((".pyc", ".pyo")):
+            path = path[:-1]
+        with open(path, "rb") as handle:
+            _SOURCE.append(handle.read())
+    return _SOURCE[0]
+
+
+def remote_command(root: Optional[str] = None, become: bool = False,
+                   collector_timeout: Optional[float] = None) -> str:
+    """The command string sent over SSH (run by the remote user's shell)."""
+    args: List[str] = []
+    if root:
+        args += ["--root", root]
+    if collector_timeout:
+        args += ["--timeout", "%g" % collector_timeout]
+    argv = ["/bin/sh", "-c", PROLOGUE, "migrate-collect"] + args
+    if become:
+        argv = ["sudo", "-n", "--"] + argv
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+__all__ = ["NO_PYTHON_EXIT", "NO_PYTHON_MARK", "collector_source", "remote_command"]

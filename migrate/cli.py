@@ -428,7 +428,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("migrate: interrupted\n")
-        return 130
+        return exitcodes.INTERRUPTED
     except BrokenPipeError:
         return exitcodes.OK
     except Exception as exc:  # the last line of defence: one line, traceback on --debug

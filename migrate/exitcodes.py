@@ -6,6 +6,7 @@ BAD_INPUT = 2  # usage error or bad input: unknown target, malformed facts, miss
 BLOCKERS = 3  # unwaived blockers found
 WARNINGS = 4  # unwaived warnings found and --fail-on warning was given
 INCOMPLETE = 5  # a probe failed, a check failed or was skipped: the result is partial
+INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it; a fleet scan keeps finished hosts
 
 HELP = """exit codes:
   0  no unwaived blockers (and no warnings with --fail-on warning)
@@ -15,4 +16,5 @@ HELP = """exit codes:
   4  unwaived warnings found and --fail-on warning given
   5  incomplete: a probe failed, or a check failed or was skipped for missing facts
      or target data, so the result is partial (takes precedence over 3 and 4:
-     a partial result is never reported as final, unless --allow-incomplete)"""
+     a partial result is never reported as final, unless --allow-incomplete)
+  130 interrupted (Ctrl-C); a fleet scan keeps the hosts it finished"""

@@ -13,7 +13,7 @@ from typing import List, Optional
 from migrate import console, exitcodes
 from migrate.errors import BadInput, MigrateError
 
-INTERRUPTED_EXIT = 130
+INTERRUPTED_EXIT = exitcodes.INTERRUPTED
 
 
 def _add_scan_options(s: argparse.ArgumentParser) -> None:
@@ -56,7 +56,7 @@ def add_fleet_parser(sub: "argparse._SubParsersAction") -> None:
     fsub = p.add_subparsers(dest="fleet_command", metavar="ACTION")
     fsub.required = True
     s = fsub.add_parser("scan", help="collect and assess every inventory host over SSH",
-                        epilog=exitcodes.HELP + "\n  130 interrupted (completed hosts are kept)",
+                        epilog=exitcodes.HELP,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_scan_options(s)
 

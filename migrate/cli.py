@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from migrate.fleet.cli import add_fleet_parser  # cheap: paramiko loads only for a scan
     add_fleet_parser(sub)
+    from migrate.plan.cli import add_plan_parsers  # plan, apply, status, rollback, resume
+    add_plan_parsers(sub)
 
     p = sub.add_parser("manifest", help="validate target manifests",
                        epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -412,6 +414,16 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 COMMANDS = {"collect": cmd_collect, "assess": cmd_assess, "checks": cmd_checks,
             "targets": cmd_targets, "manifest": cmd_manifest, "kernel": cmd_kernel,
             "report": cmd_report, "certify": cmd_certify, "fleet": cmd_fleet}
+
+
+def _plan_command(name: str):
+    def run(args: argparse.Namespace) -> int:
+        from migrate.plan.cli import COMMANDS as PLAN_COMMANDS
+        return PLAN_COMMANDS[name](args)
+    return run
+
+
+COMMANDS.update({name: _plan_command(name) for name in ("plan", "apply", "status", "rollback", "resume")})
 
 
 def main(argv: Optional[List[str]] = None) -> int:

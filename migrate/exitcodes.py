@@ -6,6 +6,9 @@ BAD_INPUT = 2  # usage error or bad input: unknown target, malformed facts, miss
 BLOCKERS = 3  # unwaived blockers found
 WARNINGS = 4  # unwaived warnings found and --fail-on warning was given
 INCOMPLETE = 5  # a probe failed, a check failed or was skipped: the result is partial
+STEP_FAILED = 6  # apply/resume: a step failed; the run stopped (rollback, or fix and resume)
+ROLLBACK_FAILED = 7  # at least one rollback action failed (each one is reported)
+LOCKED = 8  # another migration run holds ROOT/var/lib/migrate/lock
 INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it; a fleet scan keeps finished hosts
 
 HELP = """exit codes:
@@ -17,4 +20,7 @@ HELP = """exit codes:
   5  incomplete: a probe failed, or a check failed or was skipped for missing facts
      or target data, so the result is partial (takes precedence over 3 and 4:
      a partial result is never reported as final, unless --allow-incomplete)
+  6  apply/resume: a step failed and the run stopped (rollback, or fix and resume)
+  7  rollback: at least one restore failed (each is reported)
+  8  another migration run holds the lock
   130 interrupted (Ctrl-C); a fleet scan keeps the hosts it finished"""

@@ -118,23 +118,10 @@ def _exit_code(summary: "object", allow_incomplete: bool) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Standalone entry point: `python -m migrate.fleet.cli scan ...`."""
-    parser = argparse.ArgumentParser(prog="migrate fleet", epilog=exitcodes.HELP,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--debug", action="store_true")
-    sub = parser.add_subparsers(dest="fleet_command", metavar="ACTION")
-    sub.required = True
-    _add_scan_options(sub.add_parser("scan", help="collect and assess every inventory host over SSH"))
-    args = parser.parse_args(argv)
-    console.configure(debug=args.debug)
-    try:
-        return cmd_fleet(args)
-    except MigrateError as exc:
-        sys.stderr.write("migrate: error: %s\n" % str(exc).splitlines()[0])
-        return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("migrate: interrupted\n")
-        return INTERRUPTED_EXIT
+    """`python -m migrate.fleet.cli scan ...` is `migrate fleet scan ...` (one error handling)."""
+    from migrate.cli import main as migrate_main
+
+    return migrate_main(["fleet"] + list(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == "__main__":

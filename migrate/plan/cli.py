@@ -286,21 +286,10 @@ COMMANDS = {"plan": cmd_plan, "apply": cmd_apply, "status": cmd_status, "rollbac
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="migrate")
-    parser.add_argument("--debug", action="store_true")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    add_plan_parsers(sub)
-    args = parser.parse_args(argv)
-    console.configure(debug=args.debug)
-    try:
-        return COMMANDS[args.command](args)
-    except MigrateError as exc:
-        if args.debug:
-            import traceback
-            traceback.print_exc()
-        sys.stderr.write("migrate: error: %s\n" % str(exc).splitlines()[0])
-        return exc.exit_code
+    """`python -m migrate.plan.cli apply ...` is `migrate apply ...` (one error handling)."""
+    from migrate.cli import main as migrate_main
+
+    return migrate_main(argv)
 
 
 if __name__ == "__main__":

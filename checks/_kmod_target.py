@@ -211,7 +211,7 @@ class TargetKernel:
 
 def _snapshot_kernel(snapshot, base: str, arch: Optional[str]):
     """(module -> NEVRAs, release) of the newest kernel EVR in a snapshot, or (None, None)."""
-    from migrate.snapshot import labelcompare, module_name
+    from migrate.collector import labelcompare, module_name
 
     names = [base + suffix for suffix in KERNEL_PACKAGE_SUFFIXES]
     candidates = []

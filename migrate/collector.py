@@ -1522,6 +1522,12 @@ def normalise_module_path(path):
 
 
 def module_name(path):
+    """Kernel module name as modprobe uses it: basename without .ko[.xz|.gz|.zst|.bz2],
+    dashes read as underscores (kmod treats them alike).
+
+    >>> module_name("/lib/modules/4.18.0/kernel/drivers/net/e1000e.ko.xz"), module_name("nf-nat")
+    ('e1000e', 'nf_nat')
+    """
     base = path.rsplit("/", 1)[-1]
     for suffix in MODULE_SUFFIXES:
         if base.endswith(suffix):

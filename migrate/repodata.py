@@ -35,6 +35,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import BinaryIO, Dict, List, Optional, Tuple
 
+from migrate.collector import MODULE_SUFFIXES  # one definition of a kernel module file name
 from migrate.errors import BadInput
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
@@ -46,7 +47,6 @@ FILELISTS_NS = "{http://linux.duke.edu/metadata/filelists}"
 CHECKSUM_TYPES = {"md5": "md5", "sha": "sha1", "sha1": "sha1", "sha224": "sha224",
                   "sha256": "sha256", "sha384": "sha384", "sha512": "sha512"}
 
-MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
 # Bumped whenever what read_repo extracts changes: parsed results cached by
 # migrate.snapshot carry it in their name, so an upgrade never reuses stale ones.
 READER_VERSION = 1

@@ -46,7 +46,6 @@ SCHEMA_VERSION = 1
 KIND = "migrate.repo-snapshot"
 FIELDS = ("name", "epoch", "version", "release", "arch", "provides", "module_paths", "repo")
 SOURCE_ARCHES = ("src", "nosrc")
-_MODULE_SUFFIXES = (".ko.xz", ".ko.gz", ".ko.zst", ".ko")
 
 
 class Package(NamedTuple):
@@ -100,18 +99,10 @@ class SnapshotSummary:
 
 
 def module_name(path: str) -> str:
-    """Kernel module name of a file path as modprobe uses it: basename without
-    ``.ko[.xz|.gz|.zst]``, dashes read as underscores (kmod treats them alike).
-
-    >>> module_name("/lib/modules/4.18.0/kernel/drivers/net/e1000e.ko.xz"), module_name("nf-nat")
-    ('e1000e', 'nf_nat')
-    """
-    base = path.rpartition("/")[2]
-    for suffix in _MODULE_SUFFIXES:
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-            break
-    return base.replace("-", "_")
+    """Kernel module name of a file path as modprobe uses it (migrate.collector's rule,
+    the same for host and target modules)."""
+    from migrate.collector import module_name as name_of
+    return name_of(path)
 
 
 def labelcompare(evr1: Tuple[int, str, str], evr2: Tuple[int, str, str]) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from functools import lru_cache
 from typing import Any, Dict
 
 from migrate import __version__
@@ -62,7 +63,9 @@ def build_report(assessment: Assessment, include_facts: bool = True) -> Dict[str
     return report
 
 
+@lru_cache(maxsize=None)
 def _file_sha256(path: str) -> str:
+    """Digest of a shipped manifest file: read once per process, not once per host."""
     import hashlib
 
     with open(path, "rb") as handle:

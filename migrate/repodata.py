@@ -49,7 +49,7 @@ CHECKSUM_TYPES = {"md5": "md5", "sha": "sha1", "sha1": "sha1", "sha224": "sha224
 
 # Bumped whenever what read_repo extracts changes: parsed results cached by
 # migrate.snapshot carry it in their name, so an upgrade never reuses stale ones.
-READER_VERSION = 1
+READER_VERSION = 2  # 2: .ko.bz2 module files kept too (the collector's suffix list)
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 # repomd.xml is a few KiB; anything this large is not one, and is read whole.

@@ -227,11 +227,12 @@ def cmd_assess(args: argparse.Namespace) -> int:
     if args.json or args.output:
         from migrate.atomic import write_atomic
         from migrate.reports.json_report import build_report
-        report = build_report(assessment, include_facts=not args.no_facts)
+        full = build_report(assessment)  # the HTML appendix always shows the facts
+        report = {k: v for k, v in full.items() if k != "facts"} if args.no_facts else full
         for output in args.output:
             if output.endswith(".html"):
                 from migrate.reports.html_report import render_host_html
-                text = render_host_html(build_report(assessment) if args.no_facts else report)
+                text = render_host_html(full)
             elif output.endswith(".xml"):
                 from migrate.reports.junit import render_junit
                 text = render_junit(report, fail_on=args.fail_on)

@@ -9,6 +9,7 @@ INCOMPLETE = 5  # a probe failed, a check failed or was skipped: the result is p
 STEP_FAILED = 6  # apply/resume: a step failed; the run stopped (rollback, or fix and resume)
 ROLLBACK_FAILED = 7  # at least one rollback action failed (each one is reported)
 LOCKED = 8  # another migration run holds ROOT/var/lib/migrate/lock
+UNREACHABLE = 9  # plan/apply/status/rollback/resume --host: cannot connect, or the connection broke
 INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it; a fleet scan keeps finished hosts
 
 HELP = """exit codes:
@@ -23,4 +24,6 @@ HELP = """exit codes:
   6  apply/resume: a step failed and the run stopped (rollback, or fix and resume)
   7  rollback: at least one restore failed (each is reported)
   8  another migration run holds the lock
+  9  --host: the host cannot be reached, or the connection broke mid-run
+     (the journal on the host has the last state: `migrate status --host`)
   130 interrupted (Ctrl-C); a fleet scan keeps the hosts it finished"""

@@ -57,7 +57,7 @@ def repo_args(env, source=True):
 
 
 def apply_args(env, source=True):
-    return ["apply", "--target", "opencloudos-8", "--min-free-mb", "1"] + repo_args(env, source)
+    return ["apply", "--yes", "--target", "opencloudos-8", "--min-free-mb", "1"] + repo_args(env, source)
 
 
 def tree_digest(root, skip=()):
@@ -145,6 +145,8 @@ def test_apply_swaps_installroot_with_real_dnf(env):
     backup = [s for s in data["steps"] if s["id"] == "backup"][0]
     assert backup["module_streams"] == {"nodejs": "10"} and backup["dnf_history_id"] >= 1
     run_dir = root / "var/lib/migrate" / data["run_id"]
+    origins = dict(line.split(" ", 1) for line in (run_dir / "after-from-repo.txt").read_text().splitlines())
+    assert origins["bash"] == "migrate-target-0" and origins["ocs-tool"] == "migrate-target-0"
     qa = (run_dir / "backup/rpm-qa.txt").read_text()
     assert "centos-linux-release\t0:8.5-1.2111.el8.noarch\tCentOS" in qa
     assert not (root / "root/.rpmdb").exists()
@@ -284,7 +286,7 @@ def test_failed_step_stops_the_run_and_rolls_back_before_point_of_no_return(env)
     root = env["root"]
     before_etc = tree_digest(root / "etc")
     before_pkgs = rpm_qa(root)
-    args = ["apply", "--target", "opencloudos-8", "--min-free-mb", "1", "--root", root,
+    args = ["apply", "--yes", "--target", "opencloudos-8", "--min-free-mb", "1", "--root", root,
             "--target-repo", env["source"], "--source-repo", env["source"], "--no-gpgcheck"]
     proc = run_cli(*args)
     assert proc.returncode == 6, proc.stdout + proc.stderr
@@ -306,9 +308,9 @@ def test_signed_target_repo_with_gpg_key_and_gpgcheck_on(env):
     before_pkgs = rpm_qa(root)
     before_etc = tree_digest(root / "etc")
     signed, key = swap.target_repo(signed=True), swap.target_pubkey()
-    args = ["apply", "--target", "opencloudos-8", "--min-free-mb", "1", "--root", root,
+    args = ["apply", "--yes", "--target", "opencloudos-8", "--min-free-mb", "1", "--root", root,
             "--target-repo", signed, "--gpg-key", key, "--source-repo", env["source"]]
-    plan = run_cli("plan", *[a for a in args[1:] if a not in ("--min-free-mb", "1")], check=0).stdout
+    plan = run_cli("plan", *[a for a in args[2:] if a not in ("--min-free-mb", "1")], check=0).stdout
     assert "--nogpgcheck" not in plan and "--import %s/etc/pki/rpm-gpg/pubkey.asc" % root in plan
     run_cli(*args, check=0)
     assert rpm_qa(root) == TARGET_SET
@@ -325,7 +327,7 @@ def test_signed_target_repo_with_gpg_key_and_gpgcheck_on(env):
 
 def test_signed_target_repo_without_key_fails_before_point_of_no_return(env):
     root = env["root"]
-    args = ["apply", "--target", "opencloudos-8", "--min-free-mb", "1", "--root", root,
+    args = ["apply", "--yes", "--target", "opencloudos-8", "--min-free-mb", "1", "--root", root,
             "--target-repo", swap.target_repo(signed=True)]
     proc = run_cli(*args)
     assert proc.returncode == 6, proc.stdout + proc.stderr
@@ -356,7 +358,7 @@ def test_resume_retries_a_failed_step(env, tmp_path):
     root = env["root"]
     mirror = tmp_path / "mirror"
     shutil.copytree(env["source"], mirror)
-    args = ["apply", "--target", "opencloudos-8", "--min-free-mb", "1", "--root", root,
+    args = ["apply", "--yes", "--target", "opencloudos-8", "--min-free-mb", "1", "--root", root,
             "--target-repo", mirror, "--source-repo", env["source"], "--no-gpgcheck"]
     assert run_cli(*args).returncode == 6
     shutil.rmtree(mirror)
@@ -366,3 +368,66 @@ def test_resume_retries_a_failed_step(env, tmp_path):
     runs = {s["id"]: len(s["runs"]) for s in data["steps"]}
     assert runs["backup"] == 1 and runs["swap-release"] == 2 and data["state"] == "completed"
     assert rpm_qa(root) == TARGET_SET
+
+
+def has_duplicates(root):
+    names = [p.rsplit("-", 2)[0] for p in rpm_qa(root) if not p.startswith("kernel-")]
+    return len(names) != len(set(names))
+
+
+@pytest.mark.parametrize("then", ["resume", "rollback"])
+def test_sigkill_inside_distro_sync_transaction(env, then):
+    """The executor and dnf are SIGKILLed together in the middle of the rpm transaction (after the
+    new builds are in, while the old ones are erased): old and new builds sit side by side."""
+    root = env["root"]
+    before_etc = tree_digest(root / "etc")
+    before_pkgs = rpm_qa(root)
+    proc = run_cli(*apply_args(env), extra_env={"MIGRATE_TEST_KILL_INSIDE": "distro-sync:Cleanup",
+                                                "PYTHONUNBUFFERED": "1"})
+    assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+    data = journal(root)
+    assert {s["id"]: s["state"] for s in data["steps"]}["distro-sync"] == "running"
+    half = rpm_qa(root)
+    assert half != before_pkgs and half != TARGET_SET and has_duplicates(root)
+    assert {"bash-4.4.20-2.el8.x86_64", "bash-4.4.20-2.oc8.x86_64"} <= half
+    if then == "resume":
+        run_cli("resume", "--root", root, check=0)
+        data = journal(root)
+        sync = [s for s in data["steps"] if s["id"] == "distro-sync"][0]
+        assert "bash" in sync["duplicates_found"] and len(sync["runs"]) == 2
+        assert sync["runs"][-1][0]["argv"][-2:] == ["remove", "--duplicates"]
+        assert data["state"] == "completed"
+        assert rpm_qa(root) == TARGET_SET and os_release_id(root) == "opencloudos"
+    else:
+        run_cli("rollback", "--root", root, check=0)
+        assert rpm_qa(root) == before_pkgs
+        assert tree_digest(root / "etc") == before_etc
+
+
+def test_apply_without_yes_and_without_a_terminal_refuses_and_changes_nothing(env):
+    root = env["root"]
+    before = tree_digest(root)
+    proc = run_cli(*[a for a in apply_args(env) if a != "--yes"])
+    assert proc.returncode == 2 and "--yes" in proc.stderr
+    assert tree_digest(root) == before
+
+
+def test_branding_a_third_party_package_needs_is_kept_not_removed_with_it(tmp_path):
+    """acme-portal (vendor Acme) requires centos-logos: `dnf remove centos-logos` would take
+    acme-portal with it. The run keeps centos-logos, says why, and verify accepts the vendor
+    package as third party."""
+    host = build_host(swap.swap_host_spec(third_party=True))
+    root = tmp_path / "root"
+    shutil.copytree(host.root, root, symlinks=True)
+    env = {"root": root, "source": swap.source_repo(), "target": swap.target_repo()}
+    run_cli(*apply_args(env), check=0)
+    after = rpm_qa(root)
+    assert "acme-portal-2.0-1.x86_64" in after and "centos-logos-85.8-2.el8.x86_64" in after
+    assert after - {"acme-portal-2.0-1.x86_64", "centos-logos-85.8-2.el8.x86_64"} == TARGET_SET
+    steps = {s["id"]: s for s in journal(root)["steps"]}
+    assert steps["remove-source-branding"]["removed"] == []
+    assert list(steps["remove-source-branding"]["kept"]) == ["centos-logos"]
+    assert "acme-portal" in steps["remove-source-branding"]["kept"]["centos-logos"]
+    verify = steps["verify"]
+    assert verify["kept_branding"] == ["centos-logos"] and verify["third_party"] == ["acme-portal"]
+    assert verify["lost"] == [] and verify["replaced"] == {"centos-tool": "ocs-tool"}

@@ -49,7 +49,7 @@ class Inventory:
     groups: Dict[str, List[str]]
 
 
-def _check_name(name: str) -> Optional[str]:
+def check_name(name: str) -> Optional[str]:
     if not NAME_RE.match(name):
         return "invalid host name %r (allowed: letters, digits, '_', '.', ':', '-')" % name
     return None
@@ -67,7 +67,7 @@ def _port(value: Any, where: str) -> int:
 
 def make_host(name: str, hostvars: Dict[str, Any], groups: Iterable[str] = ()) -> Host:
     """A validated Host from a name and Ansible-style variables (ValueError if invalid)."""
-    problem = _check_name(name)
+    problem = check_name(name)
     if problem:
         raise ValueError(problem)
     address = hostvars.get("ansible_host", hostvars.get("ansible_ssh_host"))

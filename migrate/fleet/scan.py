@@ -162,27 +162,7 @@ class Scanner:
         return self._parse(out, host)
 
     def _parse(self, out: ssh.CommandResult, host: Host) -> Any:
-        err = out.stderr.decode("utf-8", "replace")
-        if out.exit_status == remote.NO_PYTHON_EXIT and remote.NO_PYTHON_MARK in err:
-            raise HostFailure(states.NO_PYTHON, _one_line(out.stderr))
-        if self.opts.become and "sudo:" in err and "password" in err:
-            raise HostFailure(states.AUTH_FAILED, "sudo wants a password for %s (--become needs "
-                              "passwordless sudo for the collector): %s"
-                              % (host.user or "the user", _one_line(out.stderr)))
-        if out.exit_status != 0:
-            raise HostFailure(states.COLLECTOR_ERROR, "collector exited %d: %s"
-                              % (out.exit_status, _one_line(out.stderr) or "(no message)"))
-        from migrate.facts import Facts
-        try:
-            data = json.loads(out.stdout.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise HostFailure(states.COLLECTOR_ERROR, "collector output is not JSON (%s): %r"
-                              % (str(exc).splitlines()[0], out.stdout[:80])) from None
-        try:
-            return Facts.from_dict(data)
-        except BadInput as exc:
-            raise HostFailure(states.COLLECTOR_ERROR, "collector output is not valid facts: %s"
-                              % exc) from None
+        return facts_from_output(out, self.opts.become, host.user)
 
     def _assess(self, facts: Any, paths: Dict[str, str], result: HostResult) -> None:
         from migrate.engine import assess
@@ -247,6 +227,31 @@ class Scanner:
             return HostResult(name=host.name, state=states.COLLECTOR_ERROR,
                               address=host.address or host.name,
                               message="internal error: %s: %s" % (type(exc).__name__, exc))
+
+
+def facts_from_output(out: ssh.CommandResult, become: bool = False, user: Optional[str] = None) -> Any:
+    """The collector's output as Facts, or HostFailure with the state that explains it."""
+    err = out.stderr.decode("utf-8", "replace")
+    if out.exit_status == remote.NO_PYTHON_EXIT and remote.NO_PYTHON_MARK in err:
+        raise HostFailure(states.NO_PYTHON, _one_line(out.stderr))
+    if become and "sudo:" in err and "password" in err:
+        raise HostFailure(states.AUTH_FAILED, "sudo wants a password for %s (--become needs "
+                          "passwordless sudo for the collector): %s"
+                          % (user or "the user", _one_line(out.stderr)))
+    if out.exit_status != 0:
+        raise HostFailure(states.COLLECTOR_ERROR, "collector exited %d: %s"
+                          % (out.exit_status, _one_line(out.stderr) or "(no message)"))
+    from migrate.facts import Facts
+    try:
+        data = json.loads(out.stdout.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise HostFailure(states.COLLECTOR_ERROR, "collector output is not JSON (%s): %r"
+                          % (str(exc).splitlines()[0], out.stdout[:80])) from None
+    try:
+        return Facts.from_dict(data)
+    except BadInput as exc:
+        raise HostFailure(states.COLLECTOR_ERROR, "collector output is not valid facts: %s"
+                          % exc) from None
 
 
 def fleet_document(summary: ScanSummary, target: str) -> Dict[str, Any]:

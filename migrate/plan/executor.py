@@ -1,44 +1,36 @@
-"""Run a plan: journal every step, stop at the first failure, roll back LIFO, resume."""
+"""Run a plan: journal every step, stop at the first failure, roll back LIFO, resume.
+
+Everything that touches the host goes through the Runner (local or SSH); the journal and
+the backups live on the host under ROOT/var/lib/migrate/RUN_ID/.
+"""
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 from typing import Any, Dict, List, Optional
 
 from migrate import console
-from migrate import exitcodes
 from migrate.errors import MigrateError
 from migrate.plan import steps as steps_mod
 from migrate.plan.journal import Journal, now, state_dir
-from migrate.plan.runner import Runner
+from migrate.plan.runner import HostLost, LockHeld, Runner
 from migrate.plan.steps import Context, Step
 
-KILL_HOOK = "MIGRATE_TEST_KILL_AFTER_STEP"   # test hook: SIGKILL this process after step N (1-based) or ID
+# Test hooks (fault injection, as a power cut would do it):
+KILL_HOOK = "MIGRATE_TEST_KILL_AFTER_STEP"   # SIGKILL this process after step N (1-based) or ID
+# "STEP_ID:TEXT": SIGKILL the running command's process group and this process as soon as
+# TEXT appears in the output of a command of step STEP_ID (e.g. "distro-sync:Cleanup")
+KILL_INSIDE_HOOK = "MIGRATE_TEST_KILL_INSIDE"
+
+__all__ = ["Executor", "LockHeld", "acquire_lock", "release_lock"]
 
 
-class LockHeld(MigrateError):
-    exit_code = exitcodes.LOCKED
+def acquire_lock(runner: Runner, root: str) -> Any:
+    return runner.lock(os.path.join(state_dir(root), "lock"))
 
 
-def acquire_lock(root: str) -> int:
-    directory = state_dir(root)
-    os.makedirs(directory, exist_ok=True)
-    fd = os.open(os.path.join(directory, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise LockHeld("another migrate run holds %s" % os.path.join(directory, "lock"))
-    os.ftruncate(fd, 0)
-    os.write(fd, ("%d\n" % os.getpid()).encode())
-    return fd
-
-
-def release_lock(fd: Optional[int]) -> None:
-    if fd is not None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+def release_lock(runner: Runner, handle: Any) -> None:
+    runner.unlock(handle)
 
 
 class Executor:
@@ -49,23 +41,21 @@ class Executor:
         self.runner = runner
         self.journal = journal
         self.min_free_mb = min_free_mb
+        self.command_seconds = 0.0   # time spent inside the commands (bench/apply.py)
 
     # --- creating a run ----------------------------------------------------------------
     @classmethod
     def start(cls, ctx: Context, steps: List[Step], runner: Runner, header: Dict[str, Any],
               min_free_mb: int = 0) -> "Executor":
-        os.makedirs(ctx.run_dir, exist_ok=True)
         for rel, text in ctx.staged_files().items():
-            path = os.path.join(ctx.run_dir, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as handle:
-                handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+            runner.write_atomic(os.path.join(ctx.run_dir, rel),
+                                text if isinstance(text, bytes) else text.encode("utf-8"))
         entries = [dict(s.to_json(), state="pending", runs=[], rollback_runs=[]) for s in steps]
         head = dict(header, run_id=ctx.run_id, root=ctx.root, target=ctx.target.id,
                     target_repos=ctx.target_repos, source_repos=ctx.source_repos, gpgcheck=ctx.gpgcheck,
-                    gpg_keys=ctx.gpg_keys,
+                    gpg_keys=ctx.gpg_keys, runner=runner.where,
                     pid=os.getpid(), min_free_mb=min_free_mb)
-        journal = Journal.create(ctx.run_dir, head, entries)
+        journal = Journal.create(ctx.run_dir, head, entries, runner)
         return cls(ctx, steps, runner, journal, min_free_mb)
 
     # --- commands ----------------------------------------------------------------------
@@ -73,29 +63,35 @@ class Executor:
         res = self.runner.run(self.ctx.rpm() + ["-q", name], env=self.ctx.env())
         return res.returncode == 0
 
-    def _run_cmds(self, cmds: List[Dict[str, Any]], record: List[Dict[str, Any]]) -> bool:
+    def _run_cmds(self, cmds: List[Dict[str, Any]], record: List[Dict[str, Any]],
+                  step_id: str = "") -> bool:
         """Run commands in order, recording each; False at the first failure."""
         for command in cmds:
             if "then" in command:
                 later = getattr(steps_mod, command["then"])(self.ctx, self.runner)
-                if not self._run_cmds(later, record):
+                if not self._run_cmds(later, record, step_id):
                     return False
                 continue
             entry: Dict[str, Any] = {"argv": command["argv"], "started": now()}
+            skip = None
             if command.get("if_installed") and not self._installed(command["if_installed"]):
-                entry.update(skipped="%s is not installed" % command["if_installed"], ended=now())
+                skip = "%s is not installed" % command["if_installed"]
+            elif command.get("done_if") and self.runner.exists(command["done_if"]):
+                skip = "already done: %s exists" % command["done_if"]
+            if skip:
+                entry.update(skipped=skip, ended=now())
                 record.append(entry)
                 self.journal.save()
                 continue
             record.append(entry)
             console.info("$ %s", " ".join(command["argv"]))
-            res = self.runner.run(command["argv"], env=self.ctx.env())
-            entry.update(exit_code=res.returncode, output_tail=res.tail, ended=now())
+            res = self.runner.run(command["argv"], env=self.ctx.env(), watch=_kill_watch(step_id))
+            self.command_seconds += res.duration_s
+            entry.update(exit_code=res.returncode, output_tail=res.tail, ended=now(),
+                         duration_s=round(res.duration_s, 3))
             if command.get("capture") and res.returncode == 0:
-                path = os.path.join(self.ctx.run_dir, command["capture"])
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "w", encoding="utf-8") as handle:
-                    handle.write(res.output)
+                self.runner.write_atomic(os.path.join(self.ctx.run_dir, command["capture"]),
+                                         res.output.encode("utf-8"))
             self.journal.save()
             if res.returncode not in command.get("ok", [0]):
                 console.warning("step command failed (exit %d): %s\n%s", res.returncode,
@@ -106,20 +102,28 @@ class Executor:
     # --- apply / resume ----------------------------------------------------------------
     def run(self, lock_held: bool = False) -> bool:
         """Run the steps not done yet; `lock_held`: the caller already holds the root's lock."""
-        lock = None if lock_held else acquire_lock(self.ctx.root)
+        lock = None if lock_held else acquire_lock(self.runner, self.ctx.root)
         try:
             return self._run()
         finally:
-            release_lock(lock)
+            release_lock(self.runner, lock)
 
     def _run(self) -> bool:
         data = self.journal.data
         if data["state"] in ("rolled_back", "rolling_back", "rollback_failed"):
             raise MigrateError("run %s was rolled back; start a new run" % data["run_id"])
         if any(e["runs"] for e in data["steps"]):
-            # resuming: drop cached repo metadata, so a mirror fixed since the failure is seen
+            # resuming: the host may have changed since (a reboot, a full disk, a fixed mirror):
+            # check it again before anything else runs, and drop cached repo metadata
             record: List[Dict[str, Any]] = []
-            data.setdefault("resumes", []).append({"at": now(), "runs": record})
+            resume: Dict[str, Any] = {"at": now(), "runs": record}
+            data.setdefault("resumes", []).append(resume)
+            resume["problems"] = self._host_problems(resume, record)
+            if resume["problems"]:
+                self.journal.save()
+                for problem in resume["problems"]:
+                    console.warning("resume: %s", problem)
+                return False
             self._run_cmds([{"argv": self.ctx.dnf() + ["clean", "metadata"]}], record)
         self.journal.set_state("running")
         hook = os.environ.get(KILL_HOOK)
@@ -158,60 +162,96 @@ class Executor:
                 entry["notes"] = ["already swapped: %s installed, %s not" % (target_rel, source_rel)]
                 return True
         cmds = list(step.commands)
+        if len(entry["runs"]) > 1 and any(c["argv"][:1] == ["dnf"] for c in cmds):
+            cmds = steps_mod.clean_duplicates(self.ctx, self.runner, entry) + cmds
         if step.dynamic:
             cmds += step.dynamic(self.ctx, self.runner, entry)
             entry["resolved_commands"] = cmds
-        if not self._run_cmds(cmds, record):
+        if not self._run_cmds(cmds, record, step.id):
             return False
         if step.internal == "backup":
-            entry["dnf_history_id"] = steps_mod.dnf_history_id(self.ctx.root)
-            entry["module_streams"] = _module_streams(self.ctx.path("etc/dnf/modules.d"))
+            entry["dnf_history_id"] = steps_mod.dnf_history_id(self.runner, self.ctx.root)
+            entry["module_streams"] = self._module_streams(self.ctx.path("etc/dnf/modules.d"))
         if step.internal == "verify":
             return self._verify(entry)
         return True
 
     def _preflight(self, entry: Dict[str, Any]) -> bool:
-        problems = []
-        if not os.path.isdir(self.ctx.root):
-            problems.append("root %s is not a directory" % self.ctx.root)
-        else:
-            st = os.statvfs(self.ctx.root)
-            free_mb = st.f_bavail * st.f_frsize // (1024 * 1024)
-            entry["free_mb"] = free_mb
-            if free_mb < self.min_free_mb:
-                problems.append("only %d MiB free on %s (need %d)" % (free_mb, self.ctx.root, self.min_free_mb))
-        res = self.runner.run(self.ctx.rpm() + ["-qa"], env=self.ctx.env())
-        entry["runs"][-1].append({"argv": res.argv, "exit_code": res.returncode, "output_tail": res.tail[-500:]})
-        if res.returncode != 0 or not res.output.strip():
-            problems.append("the rpmdb of %s cannot be read" % self.ctx.root)
+        problems = self._host_problems(entry, entry["runs"][-1])
         entry["lock"] = os.path.join(state_dir(self.ctx.root), "lock")
         entry["problems"] = problems
         for problem in problems:
             console.warning("preflight: %s", problem)
         return not problems
 
+    def _host_problems(self, entry: Dict[str, Any], record: List[Dict[str, Any]]) -> List[str]:
+        """Root, free space, user and a readable rpmdb (before the first step and on resume)."""
+        problems = []
+        if not self.runner.isdir(self.ctx.root):
+            return ["root %s is not a directory" % self.ctx.root]
+        probe = self.runner.probe(self.ctx.root)
+        entry["free_mb"] = probe["free_mb"]
+        if probe["free_mb"] < self.min_free_mb:
+            problems.append("only %d MiB free on %s (need %d)" % (probe["free_mb"], self.ctx.root,
+                                                                  self.min_free_mb))
+        if probe["euid"] != 0:
+            problems.append("not running as root on %s (euid %d)" % (self.runner.where, probe["euid"]))
+        res = self.runner.run(self.ctx.rpm() + ["-qa"], env=self.ctx.env())
+        record.append({"argv": res.argv, "exit_code": res.returncode, "output_tail": res.tail[-500:],
+                       "duration_s": round(res.duration_s, 3)})
+        if res.returncode != 0 or not res.output.strip():
+            problems.append("the rpmdb of %s cannot be read" % self.ctx.root)
+        return problems
+
     def _verify(self, entry: Dict[str, Any]) -> bool:
         problems = []
         wanted = self.ctx.target.os_release.get("ID")
-        osr = _os_release(self.ctx.path("etc/os-release"))
+        osr = _os_release(self.runner.read_text(self.ctx.path("etc/os-release")) or "")
         if osr.get("ID") != wanted:
             problems.append("/etc/os-release says ID=%s, not %s" % (osr.get("ID"), wanted))
+        # release packages must be gone; other branding another package still needs was kept
+        # on purpose by remove-source-branding (reported there, and here as `kept_branding`)
+        kept = self.journal.step("remove-source-branding").get("kept", {}) \
+            if any(s["id"] == "remove-source-branding" for s in self.journal.data["steps"]) else {}
         left = [n for n in self.ctx.target.release_swap.get("remove", []) if self._installed(n)]
+        entry["kept_branding"] = [n for n in left if n in kept and not n.endswith("-release")]
+        left = [n for n in left if n not in entry["kept_branding"]]
         if left:
             problems.append("source release packages still installed: %s" % ", ".join(left))
         origins = {}
-        path = os.path.join(self.ctx.run_dir, "after-from-repo.txt")
-        if os.path.exists(path):
-            for line in open(path, encoding="utf-8").read().splitlines():
-                name, _, repo = line.partition(" ")
-                if name and repo:
-                    origins[name] = repo
+        for line in (self.runner.read_text(os.path.join(self.ctx.run_dir, "after-from-repo.txt")) or "").splitlines():
+            name, _, repo = line.partition(" ")
+            if name and repo:
+                origins[name] = repo
+        # third party: packages whose vendor (before the run) is not the source distribution's
+        # (the vendor of its release packages): EPEL, vendor agents, in-house builds stay as they were
+        before, vendors = steps_mod.parse_qa(self.runner.read_text(
+            os.path.join(self.ctx.run_dir, "backup/rpm-qa.txt")) or "")
+        after = steps_mod.parse_qa(self.runner.read_text(os.path.join(self.ctx.run_dir, "after-rpm-qa.txt"))
+                                   or "")[0]
+        released = set(self.ctx.target.release_swap.get("remove", []))
+        source_vendors = {vendors[n] for n in released if vendors.get(n)}
         targets = set(self.ctx.target_repo_ids)
         foreign = sorted(n for n, r in origins.items() if r not in targets and n != "gpg-pubkey"
-                         and not n.startswith("kernel"))
+                         and not n.startswith("kernel") and n not in entry["kept_branding"])
+        entry["third_party"] = [n for n in foreign if vendors.get(n) and vendors[n] not in source_vendors]
+        foreign = [n for n in foreign if n not in entry["third_party"]]
         entry["not_from_target"] = foreign
         if foreign:
             problems.append("packages not from the target repos: %s" % ", ".join(foreign))
+        # nothing lost: a package gone since the backup must be a removed source release/branding
+        # package, or something now installed must provide its name (renamed, obsoleted)
+        gone = sorted(n for n in before if n not in after and n not in released and n != "gpg-pubkey")
+        replaced = {}
+        for name in gone:
+            res = self.runner.run(self.ctx.rpm() + ["-q", "--whatprovides", name, "--qf", "%{NAME}\n"],
+                                  env=self.ctx.env())
+            if res.returncode == 0 and res.output.strip():
+                replaced[name] = res.output.split()[0]
+        entry["replaced"] = replaced
+        entry["lost"] = [n for n in gone if n not in replaced]
+        if entry["lost"]:
+            problems.append("packages removed without a replacement: %s" % ", ".join(entry["lost"]))
         entry["problems"] = problems
         for problem in problems:
             console.warning("verify: %s", problem)
@@ -219,11 +259,11 @@ class Executor:
 
     # --- rollback ----------------------------------------------------------------------
     def rollback(self) -> bool:
-        lock = acquire_lock(self.ctx.root)
+        lock = acquire_lock(self.runner, self.ctx.root)
         try:
             return self._rollback()
         finally:
-            release_lock(lock)
+            release_lock(self.runner, lock)
 
     def _rollback(self) -> bool:
         self.journal.set_state("rolling_back")
@@ -243,6 +283,8 @@ class Executor:
                     cmds += step.dynamic_rollback(self.ctx, self.runner, entry)
                 entry["resolved_rollback"] = cmds
                 ok = self._run_cmds_all(cmds, record)
+            except HostLost:
+                raise   # nothing more can be done or journaled over a broken connection
             except Exception as exc:  # noqa: BLE001 - keep going, report it
                 record.append({"error": "%s: %s" % (type(exc).__name__, exc)})
                 ok = False
@@ -265,12 +307,20 @@ class Executor:
         return ok
 
 
-def _os_release(path: str) -> Dict[str, str]:
-    out = {}
-    try:
-        text = open(path, encoding="utf-8").read()
-    except OSError:
+    def _module_streams(self, directory: str) -> Dict[str, str]:
+        out = {}
+        for name in self.runner.listdir(directory):
+            if not name.endswith(".module"):
+                continue
+            fields = _os_release(self.runner.read_text(os.path.join(directory, name)) or "")
+            if fields.get("state") == "enabled":
+                out[fields.get("name", name[:-7])] = fields.get("stream", "")
         return out
+
+
+def _os_release(text: str) -> Dict[str, str]:
+    """KEY=value lines (os-release, dnf .module files)."""
+    out = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep:
@@ -278,15 +328,18 @@ def _os_release(path: str) -> Dict[str, str]:
     return out
 
 
-def _module_streams(directory: str) -> Dict[str, str]:
-    out = {}
-    if not os.path.isdir(directory):
-        return out
-    for name in sorted(os.listdir(directory)):
-        if not name.endswith(".module"):
-            continue
-        fields = _os_release(os.path.join(directory, name))
-        if fields.get("state") == "enabled":
-            out[fields.get("name", name[:-7])] = fields.get("stream", "")
-    return out
+def _kill_watch(step_id: str) -> Optional[Any]:
+    """The KILL_INSIDE_HOOK watcher for commands of `step_id` (None: no hook for this step)."""
+    hook = os.environ.get(KILL_INSIDE_HOOK)
+    if not hook or not step_id:
+        return None
+    hook_step, _, text = hook.partition(":")
+    if hook_step != step_id or not text:
+        return None
+    seen: List[str] = []
+
+    def watch(chunk: str) -> bool:
+        seen.append(chunk)
+        return text in "".join(seen[-2:])   # across a chunk boundary too
+    return watch
 

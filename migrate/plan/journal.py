@@ -1,6 +1,7 @@
 """journal.json of one run: each step's state, commands (argv, exit code, output tail,
 timestamps); written atomically (rename) after every change, so a SIGKILL leaves the old
-or the new journal, never half of one."""
+or the new journal, never half of one. It lives on the host being migrated and is read and
+written through the run's Runner (local, or over SSH)."""
 from __future__ import annotations
 
 import datetime
@@ -8,7 +9,8 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
-from migrate.atomic import atomic_file
+from migrate.errors import BadInput
+from migrate.plan.runner import Runner
 
 SCHEMA = 1
 STATE_DIR = "var/lib/migrate"
@@ -23,33 +25,42 @@ def state_dir(root: str) -> str:
 
 
 class Journal:
-    def __init__(self, path: str, data: Dict[str, Any]):
+    def __init__(self, path: str, data: Dict[str, Any], runner: Runner):
         self.path = path
         self.data = data
+        self.runner = runner
 
     @property
     def run_dir(self) -> str:
         return os.path.dirname(self.path)
 
     @classmethod
-    def create(cls, run_dir: str, header: Dict[str, Any], steps: List[Dict[str, Any]]) -> "Journal":
-        os.makedirs(run_dir, exist_ok=True)
+    def create(cls, run_dir: str, header: Dict[str, Any], steps: List[Dict[str, Any]],
+               runner: Runner) -> "Journal":
         data = dict(header, schema=SCHEMA, state="planned", created=now(), updated=now(),
                     point_of_no_return_passed=False, steps=steps, rollback=[])
-        journal = cls(os.path.join(run_dir, "journal.json"), data)
+        journal = cls(os.path.join(run_dir, "journal.json"), data, runner)
         journal.save()
         return journal
 
     @classmethod
-    def load(cls, run_dir: str) -> "Journal":
+    def load(cls, run_dir: str, runner: Runner) -> "Journal":
         path = os.path.join(run_dir, "journal.json")
-        with open(path, encoding="utf-8") as handle:
-            return cls(path, json.load(handle))
+        text = runner.read_bytes(path)
+        if text is None:
+            raise BadInput("no journal at %s (%s)" % (path, runner.where))
+        try:
+            data = json.loads(text.decode("utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+                raise ValueError("not a journal object")
+        except ValueError as exc:
+            raise BadInput("%s (%s): not a migrate journal: %s" % (path, runner.where, exc)) from None
+        return cls(path, data, runner)
 
     def save(self) -> None:
         self.data["updated"] = now()
-        with atomic_file(self.path) as handle:
-            handle.write((json.dumps(self.data, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+        self.runner.write_atomic(self.path, (json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+                                 .encode("utf-8"), mode=0o600)
 
     def step(self, step_id: str) -> Dict[str, Any]:
         for entry in self.data["steps"]:
@@ -62,15 +73,13 @@ class Journal:
         self.save()
 
 
-def list_runs(root: str) -> List[str]:
+def list_runs(root: str, runner: Runner) -> List[str]:
     """Run directories under ROOT/var/lib/migrate, oldest first (run ids sort by time)."""
     base = state_dir(root)
-    if not os.path.isdir(base):
-        return []
-    return [os.path.join(base, name) for name in sorted(os.listdir(base))
-            if os.path.isfile(os.path.join(base, name, "journal.json"))]
+    return [os.path.join(base, name) for name in runner.listdir(base)
+            if runner.exists(os.path.join(base, name, "journal.json"))]
 
 
-def latest_run(root: str) -> Optional[str]:
-    runs = list_runs(root)
+def latest_run(root: str, runner: Runner) -> Optional[str]:
+    runs = list_runs(root, runner)
     return runs[-1] if runs else None

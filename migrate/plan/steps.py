@@ -37,6 +37,7 @@ class Context:
                                                         # arrive with the target release package)
     installed: Dict[str, List[str]] = field(default_factory=dict)   # name -> [E:V-R.A]
     vendors: Dict[str, str] = field(default_factory=dict)
+    runner: Any = None             # the Runner acting on the host (local or SSH)
 
     @staticmethod
     def key_path(key: str) -> str:
@@ -75,7 +76,8 @@ class Context:
         return argv + ["--dbpath", DBPATH]
 
     def dnf(self, repos: str = "target") -> List[str]:
-        """dnf never reads the host's repos: reposdir is always given explicitly."""
+        """dnf never reads the host's repos: reposdir is always given explicitly.
+        repos: "target" (the run's target repos), "source" (rollback), "none" (rpmdb queries)."""
         argv = ["dnf", "-y"]
         if self.installroot:
             argv += ["--installroot=%s" % self.root, "--config=%s" % os.path.join(self.run_dir, "dnf.conf")]
@@ -85,6 +87,8 @@ class Context:
         if repos == "target":
             argv += ["--setopt=reposdir=%s" % self.path("etc/yum.repos.d")]
             argv += ["--repo=%s" % rid for rid in self.target_repo_ids]
+        elif repos == "none":   # queries of the rpmdb only (`--repo=` would filter installed packages)
+            argv += ["--setopt=reposdir=%s" % os.path.join(self.run_dir, "empty")]
         else:  # the source: --source-repo, or the backed-up .repo files
             if self.source_repos:
                 argv += ["--setopt=reposdir=%s" % os.path.join(self.run_dir, "empty")]
@@ -191,15 +195,23 @@ def nevra(name: str, evra: str) -> str:
     return "%s-%s%s" % (name, "" if epoch in ("0", "") else epoch + ":", vra)
 
 
-def dnf_history_id(root: str) -> Optional[int]:
-    db = os.path.join(root, "var/lib/dnf/history.sqlite")
-    if not os.path.exists(db):
+def dnf_history_id(runner: Any, root: str) -> Optional[int]:
+    """The newest dnf transaction id (dnf history), read from a copy of the database."""
+    import tempfile
+
+    data = runner.read_bytes(os.path.join(root, "var/lib/dnf/history.sqlite"))
+    if data is None:
         return None
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-    try:
-        row = con.execute("SELECT max(id) FROM trans").fetchone()
-    finally:
-        con.close()
+    with tempfile.NamedTemporaryFile(suffix=".sqlite") as copy:
+        copy.write(data)
+        copy.flush()
+        con = sqlite3.connect("file:%s?mode=ro" % copy.name, uri=True)
+        try:
+            row = con.execute("SELECT max(id) FROM trans").fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        finally:
+            con.close()
     return row[0] if row else None
 
 
@@ -221,7 +233,7 @@ def build_plan(ctx: Context) -> List[Step]:
     restore = []
     for rel in BACKUP_PATHS:
         src = ctx.path(rel)
-        if not os.path.lexists(src):
+        if not ctx.runner.exists(src):
             continue
         dst = os.path.join(backup, "files", rel)
         cmds.append(cmd(["mkdir", "-p", os.path.dirname(dst)]))
@@ -230,16 +242,20 @@ def build_plan(ctx: Context) -> List[Step]:
         restore.append(cmd(["mkdir", "-p", os.path.dirname(src)]))
         restore.append(cmd(["cp", "-a", dst, src]))
     cmds.append(cmd(ctx.rpm() + ["-qa", "--qf", QF], capture="backup/rpm-qa.txt"))
+    if not ctx.installroot:   # the boot entry to go back to (an installroot has no bootloader)
+        cmds.append(cmd(["grubby", "--default-kernel"], capture="backup/grub-default-kernel.txt"))
     steps.append(Step("backup", "Back up repo files, release files, os-release, module streams, grub "
                       "default, GPG keys and the package list (rpm -qa with EVRs)", commands=cmds,
                       rollback=restore, internal="backup",
                       note="rollback restores every backed-up path byte for byte (runs last)"))
 
     repo_dir = ctx.path("etc/yum.repos.d")
-    source_repo_files = sorted(f for f in (os.listdir(repo_dir) if os.path.isdir(repo_dir) else [])
-                               if f.endswith(".repo") and f.lower().startswith("centos"))
+    source_repo_files = [f for f in ctx.runner.listdir(repo_dir)
+                         if f.endswith(".repo") and f.lower().startswith("centos")]
     steps.append(Step("disable-source-repos", "Disable the source repositories",
-                      commands=[cmd(["mv", os.path.join(repo_dir, f), os.path.join(repo_dir, f + ".migrate-disabled")])
+                      # done_if: a run interrupted inside this step already moved that file
+                      commands=[cmd(["mv", os.path.join(repo_dir, f), os.path.join(repo_dir, f + ".migrate-disabled")],
+                                    done_if=os.path.join(repo_dir, f + ".migrate-disabled"))
                                 for f in source_repo_files],
                       rollback=[cmd(["mv", os.path.join(repo_dir, f + ".migrate-disabled"), os.path.join(repo_dir, f)],
                                     ok=[0, 1]) for f in reversed(source_repo_files)]))
@@ -252,7 +268,7 @@ def build_plan(ctx: Context) -> List[Step]:
         repo_cmds.append(cmd(["install", "-D", "-m", "0644",
                               os.path.join(ctx.run_dir, "staged/keys", os.path.basename(key)), dest]))
         repo_cmds.append(cmd(ctx.rpm() + ["--import", dest]))
-        if not os.path.lexists(dest):
+        if not ctx.runner.exists(dest):
             repo_rb.append(cmd(["rm", "-f", dest]))
     steps.append(Step("install-target-repos", "Install the target repository definitions (%s)%s"
                       % (", ".join(ctx.target_repo_ids), " and GPG keys" if ctx.gpg_keys else ""),
@@ -273,8 +289,10 @@ def build_plan(ctx: Context) -> List[Step]:
     steps.append(Step("distro-sync", "distro-sync every package to the target's builds",
                       commands=[cmd(ctx.dnf() + ["--allowerasing", "distro-sync"])],
                       point_of_no_return=True, dynamic_rollback=_rollback_packages,
-                      note="rollback: distro-sync back from the source repos, then remove packages the "
-                           "run added and reinstall those it removed (computed from backup/rpm-qa.txt)"))
+                      note="a retry after an interrupted transaction first runs `dnf remove --duplicates` "
+                           "(only when rpm -qa shows old and new builds side by side); rollback: distro-sync "
+                           "back from the source repos, then remove packages the run added and reinstall "
+                           "those it removed (computed from backup/rpm-qa.txt)"))
 
     kpkg = None
     try:
@@ -286,32 +304,56 @@ def build_plan(ctx: Context) -> List[Step]:
                       commands=[cmd(ctx.dnf() + ["install", kpkg])], dynamic=_kernel_default,
                       dynamic_rollback=_rollback_kernel,
                       note="then `grubby --set-default /boot/vmlinuz-<newest target kernel>` (computed at run "
-                           "time; skipped on an installroot, which has no bootloader)"))
+                           "time; skipped on an installroot, which has no bootloader); the old kernel stays; "
+                           "rollback sets the backed-up default entry again, then removes the added kernel"))
 
     steps.append(Step("remove-source-branding", "Remove the source-only release/branding packages still "
                       "installed (now: %s)" % (", ".join(remove) or "none"),
                       dynamic=_remove_branding, dynamic_rollback=_reinstall_branding,
-                      note="argv: %s remove <those of %s still installed at run time>"
-                           % (" ".join(ctx.dnf()), ", ".join(swap.get("remove", [])))))
+                      note="argv: %s --setopt=clean_requirements_on_remove=False remove <those of %s still "
+                           "installed at run time that `rpm -e --test` shows nothing else needs>; a package "
+                           "another package still requires is kept and reported, never removed with its "
+                           "dependents" % (" ".join(ctx.dnf()), ", ".join(swap.get("remove", [])))))
 
     verify = [cmd(ctx.rpm() + ["-q"] + install[:1]), cmd(ctx.rpm() + ["-V"] + install[:1]),
               cmd(ctx.rpm() + ["-qa", "--qf", QF], capture="after-rpm-qa.txt"),
-              cmd(ctx.dnf() + ["repoquery", "--installed", "--qf", "%{name} %{from_repo}"],
+              cmd(ctx.dnf("none") + ["repoquery", "--installed", "--qf", "%{name} %{from_repo}"],
                   capture="after-from-repo.txt")]
     steps.append(Step("verify", "Verify: os-release says %s, rpmdb reads and verifies, packages come from "
-                      "the target repos" % ctx.target.os_release.get("ID"), commands=verify, internal="verify"))
+                      "the target repos, no package lost without a replacement"
+                      % ctx.target.os_release.get("ID"), commands=verify, internal="verify"))
     return steps
 
 
 # --- argv computed at run time --------------------------------------------------------------
 def _installed_now(ctx: Context, runner: Any) -> Dict[str, List[str]]:
     res = runner.run(ctx.rpm() + ["-qa", "--qf", QF], env=ctx.env())
-    return parse_qa(res.output)[0] if res.returncode == 0 else {}
+    if res.returncode != 0:
+        from migrate.errors import MigrateError
+        raise MigrateError("cannot read the rpmdb (exit %d): %s" % (res.returncode, res.tail.strip()[-300:]))
+    return parse_qa(res.output)[0]
 
 
 def _backup_list(ctx: Context) -> Dict[str, List[str]]:
-    with open(os.path.join(ctx.run_dir, "backup/rpm-qa.txt"), encoding="utf-8") as handle:
-        return parse_qa(handle.read())[0]
+    return parse_qa(ctx.runner.read_text(os.path.join(ctx.run_dir, "backup/rpm-qa.txt")) or "")[0]
+
+
+# installonly packages legitimately have several versions installed
+INSTALLONLY = ("kernel", "kernel-core", "kernel-modules", "kernel-modules-extra", "kernel-devel",
+               "kernel-uek", "gpg-pubkey")
+
+
+def duplicates(installed: Dict[str, List[str]]) -> List[str]:
+    return sorted(n for n, vs in installed.items() if len(vs) > 1 and n not in INSTALLONLY
+                  and not n.startswith("installonlypkg("))
+
+
+def clean_duplicates(ctx: Context, runner: Any, entry: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """A dnf transaction killed halfway leaves old and new builds installed side by side; a
+    retried step removes the old halves first (dnf keeps the newest), then runs again."""
+    dups = duplicates(_installed_now(ctx, runner))
+    entry["duplicates_found"] = dups
+    return [cmd(ctx.dnf() + ["remove", "--duplicates"])] if dups else []
 
 
 def _kernel_default(ctx: Context, runner: Any, entry: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -329,10 +371,23 @@ def _kernel_default(ctx: Context, runner: Any, entry: Dict[str, Any]) -> List[Di
 
 
 def _remove_branding(ctx: Context, runner: Any, entry: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Only what nothing else needs: `rpm -e --test` (changes nothing) decides, so a
+    centos-logos-httpd that httpd requires stays, instead of dnf removing httpd with it."""
     now = _installed_now(ctx, runner)
     names = [n for n in ctx.target.release_swap.get("remove", []) if n in now]
+    kept: Dict[str, str] = {}
+    if names and runner.run(ctx.rpm() + ["-e", "--test"] + names, env=ctx.env()).returncode != 0:
+        for name in list(names):
+            res = runner.run(ctx.rpm() + ["-e", "--test", name], env=ctx.env())
+            if res.returncode != 0:
+                kept[name] = " ".join(res.output.split())[-300:]
+                names.remove(name)
+        if names and runner.run(ctx.rpm() + ["-e", "--test"] + names, env=ctx.env()).returncode != 0:
+            kept.update({n: "needed together with the packages kept" for n in names})
+            names = []
     entry["removed"] = names
-    return [cmd(ctx.dnf() + ["remove"] + names)] if names else []
+    entry["kept"] = kept
+    return [cmd(ctx.dnf() + ["--setopt=clean_requirements_on_remove=False", "remove"] + names)] if names else []
 
 
 def _reinstall_branding(ctx: Context, runner: Any, entry: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -343,9 +398,15 @@ def _reinstall_branding(ctx: Context, runner: Any, entry: Dict[str, Any]) -> Lis
 def _rollback_kernel(ctx: Context, runner: Any, entry: Dict[str, Any]) -> List[Dict[str, Any]]:
     now = _installed_now(ctx, runner)
     before = _backup_list(ctx)
+    out = []
+    saved = (ctx.runner.read_text(os.path.join(ctx.run_dir, "backup/grub-default-kernel.txt")) or "").strip()
+    if saved and not ctx.installroot:
+        out.append(cmd(["grubby", "--set-default", saved.splitlines()[-1]]))
     added = [nevra(n, v) for n in ("kernel", "kernel-core", "kernel-modules")
              for v in now.get(n, []) if v not in before.get(n, [])]
-    return [cmd(ctx.rpm() + ["-e", "--nodeps", "--noscripts"] + added)] if added else []
+    if added:
+        out.append(cmd(ctx.rpm() + ["-e", "--nodeps", "--noscripts"] + added))
+    return out
 
 
 def _rollback_packages(ctx: Context, runner: Any, entry: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -379,9 +440,9 @@ def _rollback_keys(ctx: Context, runner: Any, entry: Dict[str, Any]) -> List[Dic
 
 
 DYNAMIC = {"install-target-repos": (None, _rollback_keys),
+           "distro-sync": (None, _rollback_packages),
            "kernel": (_kernel_default, _rollback_kernel),
-           "remove-source-branding": (_remove_branding, _reinstall_branding),
-           "distro-sync": (None, _rollback_packages)}
+           "remove-source-branding": (_remove_branding, _reinstall_branding)}
 
 
 def steps_from_journal(entries: List[Dict[str, Any]]) -> List[Step]:

@@ -5,6 +5,8 @@
                              the CentOS release packages, newer (.oc8) builds, a renamed
                              package (ocs-tool replaces centos-tool), a newer kernel
     swap_host_spec()         HostSpec installed by real dnf from the "baseos" repo
+    swap_host_spec(third_party=True)   plus acme-portal (vendor Acme, from repo "acme"),
+                             which requires centos-logos
     source_repo(), target_repo()   createrepo_c repositories (cached)
     target_repo(signed=True), target_pubkey()   the target packages signed with the test key
                              TARGET_KEY, and that key's public half (ASCII armour)
@@ -89,10 +91,21 @@ def swap_target_packages() -> List[Pkg]:
     ]
 
 
-def swap_host_spec() -> HostSpec:
+def third_party_packages() -> List[Pkg]:
+    """A vendor package that needs the CentOS logos (as httpd needs system-logos-httpd)."""
+    return [Pkg("acme-portal", "2.0", "1", files={"/usr/bin/acme-portal": "#!acme\n"},
+                requires=("centos-logos",), vendor="Acme Corp", packager="Acme Build")]
+
+
+def swap_host_spec(third_party: bool = False) -> HostSpec:
     pkgs = swap_source_packages()
-    return HostSpec(name="centos8-swap", packages=pkgs, releasever="8",
-                    transactions=(Transaction("baseos", tuple(p.name for p in pkgs)),),
+    transactions = [Transaction("baseos", tuple(p.name for p in pkgs))]
+    if third_party:
+        extra = third_party_packages()
+        pkgs = pkgs + extra
+        transactions.append(Transaction("acme", tuple(p.name for p in extra)))
+    return HostSpec(name="centos8-swap" + ("-acme" if third_party else ""), packages=pkgs, releasever="8",
+                    transactions=tuple(transactions),
                     files={"/etc/hostname": "swap-test\n",
                            "/etc/default/grub": 'GRUB_DEFAULT=saved\nGRUB_TIMEOUT=5\n',
                            "/etc/dnf/modules.d/nodejs.module": "[nodejs]\nname=nodejs\nstream=10\n"

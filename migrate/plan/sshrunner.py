@@ -1,0 +1,280 @@
+"""The SSH runner: the executor drives a host over one paramiko connection.
+
+Nothing is installed on the host. Commands go through migrate.plan.hostagent, started as
+`python -c <agent source>` by a fixed sh prologue that finds the host's Python; the argv
+of each command travels as JSON on the channel's stdin, so no shell ever parses a path,
+a package name or anything else that came from the host. Files (journal, backups,
+captured outputs) are read and written over SFTP, atomically (write a sibling, then
+posix-rename). The lock is an flock held by an agent process for as long as its channel
+is open, so a controller that dies or loses the connection releases it.
+
+Host keys are verified against known_hosts (migrate.fleet.ssh); an unknown or changed key
+refuses the connection unless --accept-new-host-keys (never for a changed key).
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shlex
+import socket
+import stat
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import paramiko
+
+from migrate.errors import MigrateError
+from migrate import exitcodes
+from migrate.fleet import remote, ssh
+from migrate.fleet.states import HostFailure
+from migrate.plan import hostagent
+from migrate.plan.runner import HostLost, LockHeld, OutputWatch, Result, Runner, check_argv
+
+
+class Unreachable(MigrateError):
+    exit_code = exitcodes.UNREACHABLE
+
+
+AGENT_PROLOGUE = remote.interpreter_prologue('-c "$1"')
+
+
+def agent_command() -> str:
+    """The one command string ever sent: constant (the agent's source is our own code)."""
+    source = remote.module_source(hostagent).decode("utf-8")
+    return " ".join(shlex.quote(a) for a in ["/bin/sh", "-c", AGENT_PROLOGUE, source])
+
+
+class SshRunner(Runner):
+    def __init__(self, settings: ssh.SshSettings, endpoint: ssh.Endpoint, connect_timeout: float = 30.0):
+        self.settings = settings
+        self.endpoint = endpoint
+        self.where = "%s@%s:%d" % (endpoint.user, endpoint.address, endpoint.port)
+        self._opened: List[paramiko.Transport] = []
+        self._sftp: Optional[paramiko.SFTPClient] = None
+        try:
+            self.transport = ssh.connect(settings, endpoint, self._opened,
+                                         time.monotonic() + connect_timeout)
+        except HostFailure as exc:
+            self.close()
+            raise Unreachable("%s: %s (%s)" % (self.where, exc.message, exc.state)) from None
+
+    # --- connection --------------------------------------------------------------------
+    def close(self) -> None:
+        if self._sftp is not None:
+            try:
+                self._sftp.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+            self._sftp = None
+        for transport in reversed(self._opened):
+            transport.close()
+        self._opened.clear()
+
+    def _lost(self, exc: BaseException) -> HostLost:
+        return HostLost("connection to %s lost: %s; the journal on the host keeps the last saved state "
+                        "(`migrate status --host ...`)" % (self.where, exc or type(exc).__name__))
+
+    def _channel(self, request: Dict[str, Any]) -> paramiko.Channel:
+        try:
+            channel = self.transport.open_session(timeout=30)
+            channel.exec_command(agent_command())
+            channel.sendall((json.dumps(request) + "\n").encode("utf-8"))
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._lost(exc) from None
+        return channel
+
+    def _sftp_client(self) -> paramiko.SFTPClient:
+        if self._sftp is None:
+            try:
+                self._sftp = paramiko.SFTPClient.from_transport(self.transport)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise self._lost(exc) from None
+            if self._sftp is None:
+                raise HostLost("%s: the SFTP subsystem is not available" % self.where)
+        return self._sftp
+
+    # --- commands ----------------------------------------------------------------------
+    def run(self, argv: Sequence[str], env: Optional[Dict[str, str]] = None,
+            timeout: Optional[float] = None, watch: Optional[OutputWatch] = None) -> Result:
+        argv = check_argv(argv)
+        started = time.monotonic()
+        channel = self._channel({"op": "run", "argv": argv, "env": env or {}, "log": None})
+        chunks: List[bytes] = []
+        try:
+            channel.shutdown_write()
+            channel.settimeout(1.0)
+            while True:
+                if timeout and time.monotonic() - started > timeout:
+                    chunks.append(b"\n(timed out after %gs; the command may still run on the host)" % timeout)
+                    return Result(argv, 124, b"".join(chunks).decode("utf-8", "replace"),
+                                  time.monotonic() - started)
+                try:
+                    data = channel.recv(65536)
+                except socket.timeout:
+                    if self.transport.is_active():
+                        continue
+                    raise EOFError("transport closed")
+                if not data:
+                    break
+                chunks.append(data)
+                if watch is not None and watch(data.decode("utf-8", "replace")):
+                    import signal
+                    os.kill(os.getpid(), signal.SIGKILL)
+            code = channel.recv_exit_status()
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._lost(exc) from None
+        finally:
+            channel.close()
+        if code == -1:  # no exit status: the connection went away under the channel
+            raise self._lost(EOFError("no exit status"))
+        output = b"".join(chunks).decode("utf-8", "replace")
+        if code == remote.NO_PYTHON_EXIT and remote.NO_PYTHON_MARK in output:
+            raise Unreachable("%s: %s" % (self.where, output.strip().splitlines()[-1]))
+        return Result(argv, code, output, time.monotonic() - started)
+
+    def probe(self, path: str) -> Dict[str, int]:
+        res = self._agent_output({"op": "probe", "path": path})
+        try:
+            data = json.loads(res)
+            return {"free_mb": int(data["free_mb"]), "euid": int(data["euid"])}
+        except (ValueError, KeyError, TypeError):
+            raise HostLost("%s: unexpected probe answer %r" % (self.where, res[:200])) from None
+
+    def _agent_output(self, request: Dict[str, Any]) -> str:
+        channel = self._channel(request)
+        try:
+            channel.shutdown_write()
+            out = b""
+            while True:
+                data = channel.recv(65536)
+                if not data:
+                    break
+                out += data
+            code = channel.recv_exit_status()
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._lost(exc) from None
+        finally:
+            channel.close()
+        if code != 0:
+            raise HostLost("%s: agent request %s exited %d: %s"
+                           % (self.where, request.get("op"), code, out.decode("utf-8", "replace")[-300:]))
+        return out.decode("utf-8", "replace")
+
+    # --- lock --------------------------------------------------------------------------
+    def lock(self, path: str) -> Any:
+        self.makedirs(os.path.dirname(path))
+        channel = self._channel({"op": "lock", "path": path})
+        try:
+            answer = b""
+            channel.settimeout(30)
+            while not answer.endswith(b"\n"):
+                data = channel.recv(64)
+                if not data:
+                    break
+                answer += data
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            channel.close()
+            raise self._lost(exc) from None
+        if answer.strip() == b"locked":
+            return channel
+        channel.close()
+        if answer.strip() == b"busy":
+            raise LockHeld("another migrate run holds %s on %s" % (path, self.where))
+        raise HostLost("%s: cannot take the lock %s: %r" % (self.where, path, answer[:200]))
+
+    def unlock(self, handle: Any) -> None:
+        if handle is not None:
+            handle.close()   # the agent reads EOF, exits, and the flock goes with it
+
+    # --- files -------------------------------------------------------------------------
+    def read_bytes(self, path: str) -> Optional[bytes]:
+        sftp = self._sftp_client()
+        try:
+            with sftp.open(path, "rb") as handle:
+                handle.prefetch()
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except IOError as exc:
+            if getattr(exc, "errno", None) == errno.ENOENT:
+                return None
+            raise self._lost(exc) from None
+        except (paramiko.SSHException, EOFError) as exc:
+            raise self._lost(exc) from None
+
+    def write_atomic(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        sftp = self._sftp_client()
+        self.makedirs(os.path.dirname(path))
+        tmp = os.path.join(os.path.dirname(path), ".%s.migrate-%d" % (os.path.basename(path), os.getpid()))
+        try:
+            with sftp.open(tmp, "wb") as handle:
+                handle.set_pipelined(True)
+                handle.write(data)
+            sftp.chmod(tmp, mode)
+            sftp.posix_rename(tmp, path)
+        except (IOError, paramiko.SSHException, EOFError) as exc:
+            raise self._lost(exc) from None
+
+    def _lstat(self, path: str) -> Optional[paramiko.SFTPAttributes]:
+        try:
+            return self._sftp_client().lstat(path)
+        except FileNotFoundError:
+            return None
+        except IOError as exc:
+            if getattr(exc, "errno", None) == errno.ENOENT:
+                return None
+            raise self._lost(exc) from None
+        except (paramiko.SSHException, EOFError) as exc:
+            raise self._lost(exc) from None
+
+    def exists(self, path: str) -> bool:
+        return self._lstat(path) is not None
+
+    def isdir(self, path: str) -> bool:
+        try:
+            attrs = self._sftp_client().stat(path)
+        except IOError:
+            return False
+        return stat.S_ISDIR(attrs.st_mode or 0)
+
+    def listdir(self, path: str) -> List[str]:
+        try:
+            return sorted(self._sftp_client().listdir(path))
+        except IOError as exc:
+            if getattr(exc, "errno", None) in (errno.ENOENT, errno.ENOTDIR, None):
+                return []
+            raise self._lost(exc) from None
+
+    def makedirs(self, path: str) -> None:
+        if not path or path == "/" or self.isdir(path):
+            return
+        self.makedirs(os.path.dirname(path.rstrip("/")))
+        try:
+            self._sftp_client().mkdir(path, 0o755)
+        except IOError:
+            if not self.isdir(path):
+                raise HostLost("%s: cannot create directory %s" % (self.where, path)) from None
+
+    # --- facts for the assessment before apply -----------------------------------------
+    def collect_facts(self, root: Optional[str], timeout: float = 300.0) -> Any:
+        from migrate.fleet.scan import facts_from_output
+
+        command = remote.remote_command(root if root and root != "/" else None)
+        try:
+            out = ssh.run_command(self.transport, command, remote.collector_source(),
+                                  time.monotonic() + timeout)
+            return facts_from_output(out)
+        except HostFailure as exc:
+            raise Unreachable("%s: collecting facts failed: %s (%s)" % (self.where, exc.message, exc.state)) \
+                from None
+
+
+def connect_runner(host: str, user: Optional[str] = None, port: Optional[int] = None,
+                   identity: Optional[str] = None, ssh_config: Optional[str] = None,
+                   known_hosts: Optional[str] = None, accept_new: bool = False,
+                   connect_timeout: float = 30.0) -> SshRunner:
+    settings = ssh.SshSettings(ssh_config=ssh_config, known_hosts=known_hosts, accept_new=accept_new,
+                               connect_timeout=connect_timeout)
+    endpoint = ssh.resolve(settings, host, user=user, port=port, key_file=identity)
+    return SshRunner(settings, endpoint, connect_timeout)

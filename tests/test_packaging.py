@@ -9,17 +9,23 @@ import pytest
 from conftest import REPO
 
 
-def test_collector_is_compatible_with_python_2_7_and_3_6():
+# The programs that run with the host's own Python (CentOS 7 python2.7, CentOS 8 platform-python).
+HOST_SIDE = ["migrate/collector.py", "migrate/plan/hostagent.py"]
+
+
+@pytest.mark.parametrize("path", HOST_SIDE)
+def test_host_side_program_is_compatible_with_python_2_7_and_3_6(path):
     vermin = str(Path(sys.executable).parent / "vermin")
     proc = subprocess.run([vermin, "-t=2.7-", "-t=3.6-", "--no-tips",
-                           "--violations", str(REPO / "migrate" / "collector.py")],
+                           "--violations", str(REPO / path)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_collector_imports_only_the_standard_library():
+@pytest.mark.parametrize("path", HOST_SIDE)
+def test_host_side_program_imports_only_the_standard_library(path):
     import ast
-    tree = ast.parse((REPO / "migrate" / "collector.py").read_text())
+    tree = ast.parse((REPO / path).read_text())
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

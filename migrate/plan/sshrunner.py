@@ -42,7 +42,7 @@ AGENT_PROLOGUE = remote.interpreter_prologue('-c "$1"')
 def agent_command() -> str:
     """The one command string ever sent: constant (the agent's source is our own code)."""
     source = remote.module_source(hostagent).decode("utf-8")
-    return " ".join(shlex.quote(a) for a in ["/bin/sh", "-c", AGENT_PROLOGUE, source])
+    return " ".join(shlex.quote(a) for a in ["/bin/sh", "-c", AGENT_PROLOGUE, "migrate-agent", source])
 
 
 class SshRunner(Runner):

@@ -64,12 +64,12 @@ class Executor:
         return res.returncode == 0
 
     def _run_cmds(self, cmds: List[Dict[str, Any]], record: List[Dict[str, Any]],
-                  step_id: str = "") -> bool:
+                  step_id: str = "", save_each: bool = True) -> bool:
         """Run commands in order, recording each; False at the first failure."""
         for command in cmds:
             if "then" in command:
                 later = getattr(steps_mod, command["then"])(self.ctx, self.runner)
-                if not self._run_cmds(later, record, step_id):
+                if not self._run_cmds(later, record, step_id, save_each):
                     return False
                 continue
             entry: Dict[str, Any] = {"argv": command["argv"], "started": now()}
@@ -81,7 +81,8 @@ class Executor:
             if skip:
                 entry.update(skipped=skip, ended=now())
                 record.append(entry)
-                self.journal.save()
+                if save_each:
+                    self.journal.save()
                 continue
             record.append(entry)
             console.info("$ %s", " ".join(command["argv"]))
@@ -92,7 +93,8 @@ class Executor:
             if command.get("capture") and res.returncode == 0:
                 self.runner.write_atomic(os.path.join(self.ctx.run_dir, command["capture"]),
                                          res.output.encode("utf-8"))
-            self.journal.save()
+            if save_each or res.returncode not in command.get("ok", [0]):
+                self.journal.save()
             if res.returncode not in command.get("ok", [0]):
                 console.warning("step command failed (exit %d): %s\n%s", res.returncode,
                               " ".join(command["argv"]), res.tail[-1500:])
@@ -167,7 +169,7 @@ class Executor:
         if step.dynamic:
             cmds += step.dynamic(self.ctx, self.runner, entry)
             entry["resolved_commands"] = cmds
-        if not self._run_cmds(cmds, record, step.id):
+        if not self._run_cmds(cmds, record, step.id, save_each=not step.restartable):
             return False
         if step.internal == "backup":
             entry["dnf_history_id"] = steps_mod.dnf_history_id(self.runner, self.ctx.root)

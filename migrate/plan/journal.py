@@ -59,7 +59,9 @@ class Journal:
 
     def save(self) -> None:
         self.data["updated"] = now()
-        self.runner.write_atomic(self.path, (json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+        # compact: the C encoder (indent= would select the pure-Python one, which cost more than
+        # all the rpm queries of a run); `migrate status --json` prints it indented
+        self.runner.write_atomic(self.path, (json.dumps(self.data, sort_keys=True) + "\n")
                                  .encode("utf-8"), mode=0o600)
 
     def step(self, step_id: str) -> Dict[str, Any]:

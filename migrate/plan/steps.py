@@ -154,12 +154,16 @@ class Step:
     dynamic: Optional[Callable[..., List[Dict[str, Any]]]] = None
     dynamic_rollback: Optional[Callable[..., List[Dict[str, Any]]]] = None
     internal: Optional[str] = None   # name of an executor check run instead of / before commands
+    # True: the step's commands only read the host or write the run directory, and an
+    # interrupted step simply starts over, so the journal is saved when the step ends rather
+    # than after each command (each save is an fsync'd atomic write)
+    restartable: bool = False
 
     def to_json(self) -> Dict[str, Any]:
         return {"id": self.id, "title": self.title, "point_of_no_return": self.point_of_no_return,
                 "note": self.note, "commands": self.commands, "rollback": self.rollback,
                 "dynamic": bool(self.dynamic), "dynamic_rollback": bool(self.dynamic_rollback),
-                "internal": self.internal}
+                "internal": self.internal, "restartable": self.restartable}
 
 
 def cmd(argv: List[str], **extra: Any) -> Dict[str, Any]:
@@ -246,7 +250,7 @@ def build_plan(ctx: Context) -> List[Step]:
         cmds.append(cmd(["grubby", "--default-kernel"], capture="backup/grub-default-kernel.txt"))
     steps.append(Step("backup", "Back up repo files, release files, os-release, module streams, grub "
                       "default, GPG keys and the package list (rpm -qa with EVRs)", commands=cmds,
-                      rollback=restore, internal="backup",
+                      rollback=restore, internal="backup", restartable=True,
                       note="rollback restores every backed-up path byte for byte (runs last)"))
 
     repo_dir = ctx.path("etc/yum.repos.d")
@@ -321,7 +325,7 @@ def build_plan(ctx: Context) -> List[Step]:
                   capture="after-from-repo.txt")]
     steps.append(Step("verify", "Verify: os-release says %s, rpmdb reads and verifies, packages come from "
                       "the target repos, no package lost without a replacement"
-                      % ctx.target.os_release.get("ID"), commands=verify, internal="verify"))
+                      % ctx.target.os_release.get("ID"), commands=verify, internal="verify", restartable=True))
     return steps
 
 
@@ -455,5 +459,5 @@ def steps_from_journal(entries: List[Dict[str, Any]]) -> List[Step]:
                         point_of_no_return=e["point_of_no_return"], note=e.get("note", ""),
                         dynamic=dyn if e.get("dynamic") else None,
                         dynamic_rollback=dyn_rb if e.get("dynamic_rollback") else None,
-                        internal=e.get("internal")))
+                        internal=e.get("internal"), restartable=e.get("restartable", False)))
     return out

@@ -7,7 +7,9 @@ fails the test (scripts/test.sh installs ansible-core and ansible-lint); it neve
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -32,7 +34,6 @@ def ansible_env(work: Path, known_hosts: Optional[Path] = None) -> Dict[str, str
         "ANSIBLE_HOME": str(work / "ansible-home"),
         "ANSIBLE_LOCAL_TEMP": str(work / "ansible-local"),
         "ANSIBLE_REMOTE_TEMP": str(work / "ansible-remote"),
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(work / "cp"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
@@ -43,9 +44,11 @@ def ansible_env(work: Path, known_hosts: Optional[Path] = None) -> Dict[str, str
         "XDG_CACHE_HOME": str(work / "xdg-cache"),
         "PYTHONDONTWRITEBYTECODE": "1",
     })
+    # a short directory: the ControlMaster socket path must fit a Unix socket name (108 bytes)
     if known_hosts is not None:
+        env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = tempfile.mkdtemp(prefix="acp-", dir="/tmp")
         env["ANSIBLE_SSH_ARGS"] = ("-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes "
-                                   "-o ControlMaster=auto -o ControlPersist=60s" % known_hosts)
+                                   "-o ControlMaster=auto -o ControlPersist=10s" % known_hosts)
     return env
 
 
@@ -58,8 +61,12 @@ def run_playbook(playbook: str, inventory: Path, work: Path, known_hosts: Path,
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
     argv += list(args)
-    return subprocess.run(argv, capture_output=True, text=True, env=ansible_env(work, known_hosts),
-                          timeout=timeout, stdin=subprocess.DEVNULL, cwd=str(work))
+    env = ansible_env(work, known_hosts)
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout,
+                              stdin=subprocess.DEVNULL, cwd=str(work))
+    finally:   # ControlMaster processes exit by themselves (ControlPersist) once idle
+        shutil.rmtree(env["ANSIBLE_SSH_CONTROL_PATH_DIR"], ignore_errors=True)
 
 
 def run_lint(path: Path, work: Path, timeout: float = 180) -> subprocess.CompletedProcess:

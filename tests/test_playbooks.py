@@ -170,3 +170,162 @@ def test_assess_playbook_writes_the_dashboard_and_leaves_nothing_on_hosts(assess
     assert assessed["left_on_hosts"] == set()
     for root in assessed["fleet"].roots.values():
         assert not (Path(root) / "var/lib/migrate").exists()
+
+
+# -- migrate.yml ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def migrate_fleet(tmp_path_factory):
+    """Fleet hosts whose roots are copies of the swap test host (tests/hosts/swap.py)."""
+    from hostbuild import build_host
+    from hosts import swap
+
+    _need_sshd()
+    base = tmp_path_factory.mktemp("migroots")
+    host = build_host(swap.swap_host_spec())
+    names = ["m0", "w0", "w1", "w2", "g0"]
+    hosts = []
+    for i, name in enumerate(names):
+        root = base / name
+        shutil.copytree(host.root, root, symlinks=True)
+        hosts.append(TestHost(name, "127.0.13.%d" % (i + 1), "plain", str(root)))
+    fleet = SshFleet(tmp_path_factory.mktemp("migfleet"))
+    fleet.start(hosts)
+    try:
+        fleet.source, fleet.target = str(swap.source_repo()), str(swap.target_repo())
+        yield fleet
+    finally:
+        fleet.stop()
+
+
+def _inventory(fleet, path, names, host_vars=None):
+    """A YAML inventory of some fleet hosts; the good target repo for all, host vars on top."""
+    import yaml
+
+    hosts = {}
+    for h in fleet.hosts:
+        if h.name in names:
+            hosts[h.name] = {"ansible_host": h.address, "ansible_port": fleet.port, "ansible_user": "root",
+                             "migrate_root": h.root}
+            hosts[h.name].update((host_vars or {}).get(h.name, {}))
+    doc = {"all": {"hosts": hosts, "vars": {"ansible_ssh_private_key_file": str(fleet.client_key),
+                                            "migrate_target_repos": [fleet.target]}}}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _migrate(fleet, work, names, host_vars=None, **extra):
+    work.mkdir(parents=True, exist_ok=True)
+    inv = _inventory(fleet, work / "inv.yml", names, host_vars)
+    extra_vars = {"migrate_target": TARGET, "migrate_out_dir": str(work / "out"),
+                  "migrate_apply_source_repos": [fleet.source], "migrate_apply_gpgcheck": False,
+                  "migrate_apply_min_free_mb": 1, "migrate_apply_known_hosts": str(fleet.known_hosts)}
+    extra_vars.update(extra)
+    return run_playbook("migrate.yml", inv, work / "ansible", fleet.known_hosts, extra_vars)
+
+
+def _root(fleet, name):
+    return Path(next(h.root for h in fleet.hosts if h.name == name))
+
+
+def _os_id(root):
+    for line in (root / "etc/os-release").read_text().splitlines():
+        if line.startswith("ID="):
+            return line[3:].strip('"')
+    return None
+
+
+def _journal(root):
+    runs = sorted((root / "var/lib/migrate").glob("*/journal.json"))
+    assert len(runs) == 1, runs
+    return json.loads(runs[0].read_text())
+
+
+def _rpm_qa(root):
+    out = subprocess.run(["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm", "-qa"], check=True,
+                         capture_output=True, text=True, env=dict(os.environ, HOME=str(root / "nonexistent")))
+    return {line for line in out.stdout.split() if not line.startswith("gpg-pubkey")}
+
+
+def _recap(proc):
+    out = {}
+    for line in proc.stdout.splitlines():
+        if "unreachable=" in line and ":" in line:
+            name, _, counters = line.partition(":")
+            out[name.strip()] = dict(item.split("=") for item in counters.split())
+    return out
+
+
+def test_migrate_playbook_migrates_a_fleet_host(migrate_fleet, tmp_path):
+    fleet = migrate_fleet
+    root = _root(fleet, "m0")
+    assert _os_id(root) == "centos"
+    proc = _migrate(fleet, tmp_path, ["m0"])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert _recap(proc)["m0"]["failed"] == "0"
+    data = _journal(root)
+    assert data["state"] == "completed" and data["point_of_no_return_passed"]
+    assert all(step["state"] == "done" for step in data["steps"]), data["steps"]
+    assert _os_id(root) == "opencloudos"
+    assert "opencloudos-release-8.6-1.oc8.noarch" in _rpm_qa(root)
+    assert not any(p.startswith("centos-linux-release") for p in _rpm_qa(root))
+    # the gate's assessment and its waiver file were written on the controller
+    report = json.loads((tmp_path / "out" / "m0.json").read_text())
+    assert report["target"]["id"] == TARGET
+    assert not [f for f in report["findings"] if f["severity"] == "blocker" and not f["waived"]]
+    import yaml
+    assert yaml.safe_load((tmp_path / "out" / "m0.waivers.yml").read_text()) == {"waivers": []}
+
+
+def test_migrate_wave_with_a_failing_host_rolls_it_back_and_stops(migrate_fleet, tmp_path):
+    """Waves of one host: w0 migrates; w1's target repo lacks the release package, so its
+    swap-release step fails before the point of no return: it is rolled back and the play
+    stops (max_fail_percentage 0); w2, in the next wave, is never touched."""
+    fleet = migrate_fleet
+    roots = {name: _root(fleet, name) for name in ("w0", "w1", "w2")}
+    before_w1 = _rpm_qa(roots["w1"])
+    release_w1 = (roots["w1"] / "etc/os-release").read_bytes()
+    proc = _migrate(fleet, tmp_path, ["w0", "w1", "w2"],
+                    host_vars={"w1": {"migrate_target_repos": [fleet.source]}}, migrate_serial=1)
+    assert proc.returncode == 2, proc.stdout[-4000:] + proc.stderr[-2000:]
+    recap = _recap(proc)
+    assert set(recap) == {"w0", "w1"}, recap          # w2's wave never started
+    assert recap["w0"]["failed"] == "0" and recap["w1"]["failed"] == "1"
+    assert recap["w1"]["rescued"] == "1"
+    # wave 1
+    assert _journal(roots["w0"])["state"] == "completed" and _os_id(roots["w0"]) == "opencloudos"
+    # wave 2: failed in swap-release, rolled back to exactly what it was
+    data = _journal(roots["w1"])
+    assert data["state"] == "rolled_back", data["state"]
+    assert not data["point_of_no_return_passed"]
+    assert _os_id(roots["w1"]) == "centos"
+    assert (roots["w1"] / "etc/os-release").read_bytes() == release_w1
+    assert _rpm_qa(roots["w1"]) == before_w1
+    assert sorted(p.name for p in (roots["w1"] / "etc/yum.repos.d").iterdir()) == ["CentOS-Linux-BaseOS.repo"]
+    # wave 3: not touched, not even assessed
+    assert not (roots["w2"] / "var/lib/migrate").exists() and _os_id(roots["w2"]) == "centos"
+    assert not (tmp_path / "out" / "w2.facts.json").exists()
+
+
+def test_migrate_gate_refuses_blockers_unless_allowed(migrate_fleet, tmp_path):
+    """An unwaived blocker (FIPS mode on) fails the host at the gate, before any change;
+    the same finding id in migrate_apply_allowed_findings lets the migration run."""
+    fleet = migrate_fleet
+    root = _root(fleet, "g0")
+    fips = root / "proc/sys/crypto/fips_enabled"
+    fips.parent.mkdir(parents=True, exist_ok=True)
+    fips.write_text("1\n")
+    proc = _migrate(fleet, tmp_path / "refused", ["g0"])
+    assert proc.returncode == 2, proc.stdout[-4000:]
+    assert _recap(proc)["g0"]["failed"] == "1"
+    assert not (root / "var/lib/migrate").exists() and _os_id(root) == "centos"
+    report = json.loads((tmp_path / "refused" / "out" / "g0.json").read_text())
+    assert [f["id"] for f in report["findings"] if f["severity"] == "blocker" and not f["waived"]] == \
+        ["system.fips_enabled"]
+
+    proc = _migrate(fleet, tmp_path / "allowed", ["g0"], migrate_apply_allowed_findings=["system.fips_enabled"])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert _journal(root)["state"] == "completed" and _os_id(root) == "opencloudos"
+    report = json.loads((tmp_path / "allowed" / "out" / "g0.json").read_text())
+    fips_findings = [f for f in report["findings"] if f["id"] == "system.fips_enabled"]
+    assert fips_findings and all(f["waived"] for f in fips_findings)

@@ -20,7 +20,7 @@ import shlex
 import socket
 import stat
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import paramiko
 
@@ -188,63 +188,50 @@ class SshRunner(Runner):
             handle.close()   # the agent reads EOF, exits, and the flock goes with it
 
     # --- files -------------------------------------------------------------------------
-    def read_bytes(self, path: str) -> Optional[bytes]:
+    def _on_sftp(self, call: Callable[[paramiko.SFTPClient], Any], missing: Any = None) -> Any:
+        """call(sftp); `missing` when the path does not exist; HostLost for anything else."""
         sftp = self._sftp_client()
         try:
+            return call(sftp)
+        except (paramiko.SSHException, EOFError) as exc:
+            raise self._lost(exc) from None
+        except IOError as exc:
+            if exc.errno == errno.ENOENT:
+                return missing
+            raise HostLost("%s: %s" % (self.where, exc)) from None
+
+    def read_bytes(self, path: str) -> Optional[bytes]:
+        def read(sftp: paramiko.SFTPClient) -> bytes:
             with sftp.open(path, "rb") as handle:
                 handle.prefetch()
                 return handle.read()
-        except FileNotFoundError:
-            return None
-        except IOError as exc:
-            if getattr(exc, "errno", None) == errno.ENOENT:
-                return None
-            raise self._lost(exc) from None
-        except (paramiko.SSHException, EOFError) as exc:
-            raise self._lost(exc) from None
+        return self._on_sftp(read)
 
     def write_atomic(self, path: str, data: bytes, mode: int = 0o644) -> None:
-        sftp = self._sftp_client()
         self.makedirs(os.path.dirname(path))
         tmp = os.path.join(os.path.dirname(path), ".%s.migrate-%d" % (os.path.basename(path), os.getpid()))
-        try:
+
+        def write(sftp: paramiko.SFTPClient) -> bool:
             with sftp.open(tmp, "wb") as handle:
                 handle.set_pipelined(True)
                 handle.write(data)
             sftp.chmod(tmp, mode)
             sftp.posix_rename(tmp, path)
-        except (IOError, paramiko.SSHException, EOFError) as exc:
-            raise self._lost(exc) from None
-
-    def _lstat(self, path: str) -> Optional[paramiko.SFTPAttributes]:
-        try:
-            return self._sftp_client().lstat(path)
-        except FileNotFoundError:
-            return None
-        except IOError as exc:
-            if getattr(exc, "errno", None) == errno.ENOENT:
-                return None
-            raise self._lost(exc) from None
-        except (paramiko.SSHException, EOFError) as exc:
-            raise self._lost(exc) from None
+            return True
+        if not self._on_sftp(write, missing=False):
+            raise HostLost("%s: cannot write %s (its directory vanished)" % (self.where, path))
 
     def exists(self, path: str) -> bool:
-        return self._lstat(path) is not None
+        return self._on_sftp(lambda sftp: sftp.lstat(path)) is not None
 
     def isdir(self, path: str) -> bool:
-        try:
-            attrs = self._sftp_client().stat(path)
-        except IOError:
-            return False
-        return stat.S_ISDIR(attrs.st_mode or 0)
+        attrs = self._on_sftp(lambda sftp: sftp.stat(path))
+        return attrs is not None and stat.S_ISDIR(attrs.st_mode or 0)
 
     def listdir(self, path: str) -> List[str]:
-        try:
-            return sorted(self._sftp_client().listdir(path))
-        except IOError as exc:
-            if getattr(exc, "errno", None) in (errno.ENOENT, errno.ENOTDIR, None):
-                return []
-            raise self._lost(exc) from None
+        if not self.isdir(path):
+            return []
+        return sorted(self._on_sftp(lambda sftp: sftp.listdir(path), missing=[]))
 
     def makedirs(self, path: str) -> None:
         if not path or path == "/" or self.isdir(path):

@@ -60,6 +60,26 @@ def test_ansible_lint_catches_a_planted_violation(tmp_path):
     assert "fqcn" in rules, proc.stdout
 
 
+def test_inventory_example_reads_the_same_in_ansible_and_migrate(tmp_path):
+    """playbooks/inventory/example.yml: ansible-inventory and `migrate fleet scan`'s reader
+    agree on the hosts, ports and roots."""
+    from ansibleutil import ansible_env, tool
+    from migrate.fleet.inventory import load_inventory
+
+    example = PLAYBOOKS / "inventory" / "example.yml"
+    proc = subprocess.run([tool("ansible-inventory"), "-i", str(example), "--list"], capture_output=True,
+                          text=True, env=ansible_env(tmp_path), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    hostvars = json.loads(proc.stdout)["_meta"]["hostvars"]
+    mine = load_inventory(str(example))
+    assert not mine.rejected
+    assert sorted(h.name for h in mine.hosts) == sorted(hostvars)
+    for h in mine.hosts:
+        assert h.port == hostvars[h.name].get("ansible_port"), h.name
+        assert h.root == hostvars[h.name].get("migrate_root"), h.name
+        assert hostvars[h.name]["migrate_target"] == TARGET
+
+
 # -- assess.yml -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -224,23 +224,57 @@ def test_apply_refuses_with_unwaived_blocker_and_changes_nothing(env, tmp_path):
     assert tree_digest(root) == before
 
 
-@pytest.mark.parametrize("kill_after,resumed_from", [(5, "distro-sync"), (2, "disable-source-repos")])
-def test_resume_after_sigkill_at_step_boundary(env, kill_after, resumed_from):
+STEP_IDS = ["preflight", "backup", "disable-source-repos", "install-target-repos", "swap-release",
+            "distro-sync", "kernel", "remove-source-branding", "verify"]
+
+
+@pytest.mark.parametrize("then", ["resume", "rollback"])
+@pytest.mark.parametrize("kill_after", range(1, len(STEP_IDS)))
+def test_sigkill_at_every_step_boundary(env, kill_after, then):
+    """SIGKILL after step N (every boundary): resume finishes without redoing a step, or
+    rollback restores every backed-up file and the package list."""
     root = env["root"]
+    before_etc = tree_digest(root / "etc")
+    before_pkgs = rpm_qa(root)
     proc = run_cli(*apply_args(env), extra_env={"MIGRATE_TEST_KILL_AFTER_STEP": str(kill_after)})
     assert proc.returncode == -signal.SIGKILL
     data = journal(root)
     assert data["state"] == "running"
     states = [s["state"] for s in data["steps"]]
     assert states == ["done"] * kill_after + ["pending"] * (len(states) - kill_after)
-    assert "running" in run_cli("status", "--root", root, check=0).stdout
-    proc = run_cli("resume", "--root", root, check=0)
+    assert data["point_of_no_return_passed"] == (kill_after >= STEP_IDS.index("distro-sync") + 1)
+    if then == "resume":
+        assert "running" in run_cli("status", "--root", root, check=0).stdout
+        run_cli("resume", "--root", root, check=0)
+        data = journal(root)
+        assert data["state"] == "completed" and len(data["resumes"]) == 1
+        assert data["resumes"][0]["problems"] == []
+        assert all(len(s["runs"]) == 1 for s in data["steps"])   # nothing ran twice
+        assert rpm_qa(root) == TARGET_SET and os_release_id(root) == "opencloudos"
+    else:
+        run_cli("rollback", "--root", root, check=0)
+        assert journal(root)["state"] == "rolled_back"
+        assert rpm_qa(root) == before_pkgs
+        assert tree_digest(root / "etc") == before_etc
+        assert os_release_id(root) == "centos"
+
+
+def test_resume_refuses_when_the_host_no_longer_passes_preflight(env):
+    """Between the crash and the resume the disk filled up: resume re-checks and stops."""
+    root = env["root"]
+    proc = run_cli(*apply_args(env), extra_env={"MIGRATE_TEST_KILL_AFTER_STEP": "swap-release"})
+    assert proc.returncode == -signal.SIGKILL
+    path = sorted((root / "var/lib/migrate").glob("*/journal.json"))[-1]
+    data = json.loads(path.read_text())
+    data["min_free_mb"] = 1 << 40   # more than any disk has
+    path.write_text(json.dumps(data))
+    before = rpm_qa(root)
+    proc = run_cli("resume", "--root", root)
+    assert proc.returncode == 6, proc.stdout + proc.stderr
     data = journal(root)
-    assert data["state"] == "completed"
-    resumed = [s for s in data["steps"] if s["id"] == resumed_from][0]
-    assert len(resumed["runs"]) == 1
-    assert all(len(s["runs"]) == 1 for s in data["steps"])   # nothing ran twice
-    assert rpm_qa(root) == TARGET_SET and os_release_id(root) == "opencloudos"
+    assert "free" in data["resumes"][-1]["problems"][0]
+    assert {s["id"]: s["state"] for s in data["steps"]}["distro-sync"] == "pending"
+    assert rpm_qa(root) == before
 
 
 def test_rollback_after_sigkill_past_point_of_no_return(env):

@@ -152,6 +152,12 @@ def test_apply_swaps_installroot_with_real_dnf(env):
     assert not (root / "root/.rpmdb").exists()
     status = run_cli("status", "--root", root, check=0).stdout
     assert "completed" in status and "point of no return" in status
+    report = data["report"]
+    assert report["packages_before"] == 8 and report["packages_after"] == 6
+    assert report["updated"] == ["bash", "kernel", "tzdata"] and report["added"] == ["ocs-tool", "opencloudos-release"]
+    assert report["removed"] == ["centos-gpg-keys", "centos-linux-release", "centos-linux-repos", "centos-logos",
+                                 "centos-tool"]
+    assert report["replaced"] == {"centos-tool": "ocs-tool"} and report["command_seconds"] > 0
 
 
 def test_rollback_restores_files_byte_for_byte_and_release_package(env):

@@ -357,6 +357,17 @@ def cmd_status(args: argparse.Namespace, runner: Any) -> int:
         if step["point_of_no_return"]:
             sys.stdout.write("  ---- point of no return ----\n")
         sys.stdout.write("  %2d. %-24s %s\n" % (index, step["id"], step["state"]))
+    report = data.get("report")
+    if report:
+        sys.stdout.write("  packages: %d before, %d after; %d updated, %d added, %d removed (%s)\n"
+                         % (report["packages_before"], report["packages_after"], len(report["updated"]),
+                            len(report["added"]), len(report["removed"]),
+                            ", ".join("%s -> %s" % kv for kv in sorted(report["replaced"].items()))
+                            or "none replaced"))
+        for name, why in sorted(report["kept_branding"].items()):
+            sys.stdout.write("  kept %s: %s\n" % (name, why))
+        if report["third_party"]:
+            sys.stdout.write("  third-party packages left as they were: %s\n" % ", ".join(report["third_party"]))
     return exitcodes.OK
 
 

@@ -151,8 +151,27 @@ class Executor:
                 return False
             if hook and hook in (str(index), step.id):
                 os.kill(os.getpid(), signal.SIGKILL)
+        data["report"] = self._report()
         self.journal.set_state("completed")
         return True
+
+    def _report(self) -> Dict[str, Any]:
+        """What the run did, for `migrate status` and the fleet: package counts and changes."""
+        def qa(rel: str) -> Dict[str, List[str]]:
+            return steps_mod.parse_qa(self.runner.read_text(os.path.join(self.ctx.run_dir, rel)) or "")[0]
+        before, after = qa("backup/rpm-qa.txt"), qa("after-rpm-qa.txt")
+        verify = self.journal.step("verify") if any(s["id"] == "verify" for s in self.journal.data["steps"]) else {}
+        branding = self.journal.step("remove-source-branding") \
+            if any(s["id"] == "remove-source-branding" for s in self.journal.data["steps"]) else {}
+        return {"packages_before": sum(len(v) for v in before.values()),
+                "packages_after": sum(len(v) for v in after.values()),
+                "updated": sorted(n for n in after if n in before and set(after[n]) != set(before[n])),
+                "added": sorted(n for n in after if n not in before),
+                "removed": sorted(n for n in before if n not in after),
+                "replaced": verify.get("replaced", {}), "third_party": verify.get("third_party", []),
+                "kept_branding": branding.get("kept", {}),
+                "os_release_id": self.ctx.target.os_release.get("ID"),
+                "command_seconds": round(self.command_seconds, 3)}
 
     def _step(self, step: Step, entry: Dict[str, Any], record: List[Dict[str, Any]]) -> bool:
         if step.internal == "preflight":

@@ -140,7 +140,8 @@ class Executor:
             entry["started"] = now()
             record: List[Dict[str, Any]] = []
             entry["runs"].append(record)
-            self.journal.save()
+            if not step.restartable:   # a restartable step interrupted is simply run again
+                self.journal.save()
             console.info("step %d/%d %s: %s", index, len(self.steps), step.id, step.title)
             ok = self._step(step, entry, record)
             entry["ended"] = now()

@@ -229,7 +229,7 @@ def build_plan(ctx: Context) -> List[Step]:
     steps: List[Step] = []
 
     steps.append(Step("preflight", "Preflight: assessment without unwaived blockers, lock, root, rpmdb, disk",
-                      internal="preflight",
+                      internal="preflight", restartable=True,
                       note="the assessment runs before the run starts; the lock is ROOT/var/lib/migrate/lock"))
 
     # rm first: a backup interrupted by a crash is redone from scratch (it changes nothing on the host)

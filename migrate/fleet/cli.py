@@ -1,7 +1,8 @@
-"""`migrate fleet scan`: the command line of the fleet scanner.
+"""`migrate fleet scan` and `migrate fleet assess`: the command lines of the fleet scanner and
+of the batch assessment of a directory of facts files.
 
 `migrate.cli` wires it with `add_fleet_parser(sub)` and `COMMANDS["fleet"] = cmd_fleet`;
-`python -m migrate.fleet.cli scan ...` runs it standalone (same options, same exit codes).
+`python -m migrate.fleet.cli scan|assess ...` runs it standalone (same options, same exit codes).
 """
 from __future__ import annotations
 
@@ -49,9 +50,44 @@ def _add_scan_options(s: argparse.ArgumentParser) -> None:
                         "(unscanned hosts still make the exit code 5)")
 
 
+def _add_assess_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--facts-dir", required=True, metavar="DIR",
+                   help="directory of NAME.facts.json files (from `migrate collect -o`, `fleet "
+                        "scan`, or the Ansible role migrate_assess)")
+    s.add_argument("--target", required=True, metavar="ID", help="target id (see `migrate targets list`)")
+    s.add_argument("--hosts", action="append", default=[], metavar="NAME,NAME...",
+                   help="assess only these hosts (NAME.facts.json each; repeatable); default: "
+                        "every NAME.facts.json in --facts-dir")
+    s.add_argument("--out", metavar="DIR",
+                   help="output directory (created) for NAME.json, NAME.html and fleet.json "
+                        "(default: --facts-dir)")
+    s.add_argument("--target-repo", action="append", default=[], metavar="URL|DIR|SNAPSHOT",
+                   help="the target's repository metadata (see `migrate assess`); loaded once")
+    s.add_argument("--cache-dir", metavar="DIR", help="repodata download cache")
+    s.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                   help="repodata download timeout (default 30)")
+    s.add_argument("--waivers", metavar="FILE",
+                   help="YAML file of accepted findings, applied to every host (as `migrate assess`)")
+    s.add_argument("--needs", metavar="SPEC",
+                   help="what the workloads need of the target kernel/crypto (as `migrate assess`)")
+    s.add_argument("--needs-file", metavar="FILE", help="needs as YAML (as `migrate assess`)")
+    s.add_argument("--json", action="store_true", help="also print fleet.json's document on stdout")
+    s.add_argument("--allow-incomplete", action="store_true",
+                   help="exit by the verdicts even when a host's assessment is incomplete "
+                        "(hosts without usable facts still make the exit code 5)")
+
+
+ASSESS_DESCRIPTION = """\
+Assess every NAME.facts.json in --facts-dir (or the --hosts named) in one process: the
+manifest, the target's repodata and the checks are loaded once. Writes what `fleet scan`
+writes per host (NAME.json, NAME.html, atomically) and fleet.json. A missing, unreadable,
+malformed or stale facts file ends that host `collector_error`; names that are not plain
+host names are rejected (listed in fleet.json) and never used as paths."""
+
+
 def add_fleet_parser(sub: "argparse._SubParsersAction") -> None:
-    """Add `fleet scan` to the `migrate` sub-command parser."""
-    p = sub.add_parser("fleet", help="scan many hosts over SSH",
+    """Add `fleet scan` and `fleet assess` to the `migrate` sub-command parser."""
+    p = sub.add_parser("fleet", help="scan many hosts over SSH, or assess many facts files",
                        epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     fsub = p.add_subparsers(dest="fleet_command", metavar="ACTION")
     fsub.required = True
@@ -59,11 +95,73 @@ def add_fleet_parser(sub: "argparse._SubParsersAction") -> None:
                         epilog=exitcodes.HELP,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_scan_options(s)
+    a = fsub.add_parser("assess", help="assess a directory of facts files in one process",
+                        description=ASSESS_DESCRIPTION, epilog=exitcodes.HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_assess_options(a)
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:
-    """Run `migrate fleet scan`; returns the exit code."""
+    """Run `migrate fleet scan|assess`; returns the exit code."""
+    if args.fleet_command == "assess":
+        return cmd_fleet_assess(args)
+    return cmd_fleet_scan(args)
+
+
+def _write_fleet_json(out: str, doc: dict, rejected: int, verb: str) -> None:
+    import json
+
     from migrate.atomic import write_atomic
+
+    path = os.path.join(out, "fleet.json")
+    write_atomic(path, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    states_line = ", ".join("%s %d" % (k, v) for k, v in doc["states"].items() if v)
+    console.info("wrote %s: %d hosts %s (%s)%s", path, doc["total"], verb, states_line,
+                 ", %d rejected" % rejected if rejected else "")
+
+
+def cmd_fleet_assess(args: argparse.Namespace) -> int:
+    """`migrate fleet assess`: every host's facts against one target, in this process."""
+    from migrate.cli import _target_manifest
+    from migrate.fleet.batch import BatchAssessor, select_hosts
+    from migrate.fleet.progress import make_progress
+    from migrate.fleet.scan import fleet_document
+
+    wanted = None
+    if args.hosts:
+        wanted = [n.strip() for item in args.hosts for n in item.split(",") if n.strip()]
+    names, rejected = select_hosts(args.facts_dir, wanted)
+    for raw, reason in rejected:
+        console.warning("rejected host %s: %s", raw, reason)
+    if not names and not rejected:
+        raise BadInput("%s: no facts files to assess (NAME.facts.json)" % args.facts_dir)
+    waivers = ()
+    if args.waivers:
+        from migrate.waivers import load_waivers
+        waivers = load_waivers(args.waivers)
+    manifest = _target_manifest(args)
+    out = args.out or args.facts_dir
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise BadInput("--out %s: %s" % (out, exc.strerror or exc)) from None
+    assessor = BatchAssessor(args.facts_dir, out, manifest, waivers)
+    summary = assessor.run(names, make_progress(len(names), label="assessing"))
+    summary.rejected = [{"host": raw, "reason": reason} for raw, reason in rejected]
+    if not summary.interrupted:
+        for waiver in assessor.unused_waivers:
+            console.warning("waiver %s%s matched no finding on any host", waiver.id,
+                            " (%s)" % waiver.subject if waiver.subject else "")
+    doc = fleet_document(summary, args.target)
+    _write_fleet_json(out, doc, len(rejected), "assessed")
+    if args.json:
+        import json
+        sys.stdout.write(json.dumps(doc, sort_keys=True) + "\n")
+    return _exit_code(summary, args.allow_incomplete)
+
+
+def cmd_fleet_scan(args: argparse.Namespace) -> int:
+    """Run `migrate fleet scan`; returns the exit code."""
     from migrate.cli import _target_manifest
     from migrate.fleet import ssh
     from migrate.fleet.inventory import apply_limit, load_inventory
@@ -96,11 +194,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     summary = scanner.run(hosts, make_progress(len(hosts)))
     summary.rejected = [{"host": raw, "reason": reason} for raw, reason in inventory.rejected]
     doc = fleet_document(summary, args.target)
-    import json
-    write_atomic(os.path.join(args.out, "fleet.json"), json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    states_line = ", ".join("%s %d" % (k, v) for k, v in doc["states"].items() if v)
-    console.info("wrote %s: %d hosts (%s)%s", os.path.join(args.out, "fleet.json"), doc["total"],
-                 states_line, ", %d rejected" % len(summary.rejected) if summary.rejected else "")
+    _write_fleet_json(args.out, doc, len(summary.rejected), "scanned")
     return _exit_code(summary, args.allow_incomplete)
 
 
@@ -118,7 +212,7 @@ def _exit_code(summary: "object", allow_incomplete: bool) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """`python -m migrate.fleet.cli scan ...` is `migrate fleet scan ...` (one error handling)."""
+    """`python -m migrate.fleet.cli scan|assess ...` is `migrate fleet ...` (one error handling)."""
     from migrate.cli import main as migrate_main
 
     return migrate_main(["fleet"] + list(sys.argv[1:] if argv is None else argv))

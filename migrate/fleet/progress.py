@@ -32,12 +32,12 @@ class LineProgress:
 class RichProgress:
     """A live progress bar; failed hosts are printed above it as they end."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, label: str = "scanning") -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.console = Console(stderr=True)
-        self.progress = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(),
+        self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TextColumn("{task.fields[failed]} failed"),
                                  console=self.console, transient=False)
         self.task = self.progress.add_task("scan", total=total, failed=0)
@@ -55,7 +55,7 @@ class RichProgress:
         self.progress.stop()
 
 
-def make_progress(total: int, tty: Optional[bool] = None):
+def make_progress(total: int, tty: Optional[bool] = None, label: str = "scanning"):
     if tty is None:
         tty = sys.stderr.isatty()
-    return RichProgress(total) if tty else LineProgress(total)
+    return RichProgress(total, label) if tty else LineProgress(total)

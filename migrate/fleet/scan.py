@@ -14,7 +14,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import paramiko
 
@@ -165,19 +165,7 @@ class Scanner:
         return facts_from_output(out, self.opts.become, host.user)
 
     def _assess(self, facts: Any, paths: Dict[str, str], result: HostResult) -> None:
-        from migrate.engine import assess
-        from migrate.reports.html_report import render_host_html
-        from migrate.reports.json_report import build_report
-
-        assessment = assess(facts, self.manifest)
-        report = build_report(assessment)
-        write_atomic(paths["report"], json.dumps(report, sort_keys=True) + "\n")
-        write_atomic(paths["html"], render_host_html(report))
-        result.verdict = assessment.verdict
-        result.complete = assessment.complete
-        result.blockers = assessment.count("blocker")
-        result.warnings = assessment.count("warning")
-        result.files = {k: os.path.basename(v) for k, v in paths.items()}
+        assess_host(facts, self.manifest, paths, result)
 
     # -- the pool ---------------------------------------------------------------------
 
@@ -252,6 +240,28 @@ def facts_from_output(out: ssh.CommandResult, become: bool = False, user: Option
     except BadInput as exc:
         raise HostFailure(states.COLLECTOR_ERROR, "collector output is not valid facts: %s"
                           % exc) from None
+
+
+def assess_host(facts: Any, manifest: Any, paths: Dict[str, str], result: HostResult,
+                waivers: Sequence[Any] = (), discovery: Any = None) -> Any:
+    """Assess one host's facts; write `paths["report"]` (JSON envelope, as `migrate assess
+    -o X.json` writes it) and `paths["html"]`, each atomically; record the verdict and the
+    unwaived blocker/warning counts in `result`. Returns the Assessment. Shared by `fleet
+    scan` (one host as it arrives) and `fleet assess` (a directory of facts files)."""
+    from migrate.engine import assess
+    from migrate.reports.html_report import render_host_html
+    from migrate.reports.json_report import build_report
+
+    assessment = assess(facts, manifest, waivers, discovery)
+    report = build_report(assessment)
+    write_atomic(paths["report"], json.dumps(report, sort_keys=True) + "\n")
+    write_atomic(paths["html"], render_host_html(report))
+    result.verdict = assessment.verdict
+    result.complete = assessment.complete
+    result.blockers = assessment.count("blocker")
+    result.warnings = assessment.count("warning")
+    result.files = {k: os.path.basename(v) for k, v in paths.items()}
+    return assessment
 
 
 def fleet_document(summary: ScanSummary, target: str) -> Dict[str, Any]:

@@ -422,8 +422,7 @@ def test_sigkill_inside_distro_sync_transaction(env, then):
     root = env["root"]
     before_etc = tree_digest(root / "etc")
     before_pkgs = rpm_qa(root)
-    proc = run_cli(*apply_args(env), extra_env={"MIGRATE_TEST_KILL_INSIDE": "distro-sync:Cleanup",
-                                                "PYTHONUNBUFFERED": "1"})
+    proc = run_cli(*apply_args(env), extra_env={"MIGRATE_TEST_KILL_INSIDE": "distro-sync:Cleanup"})
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
     data = journal(root)
     assert {s["id"]: s["state"] for s in data["steps"]}["distro-sync"] == "running"
@@ -471,3 +470,47 @@ def test_branding_a_third_party_package_needs_is_kept_not_removed_with_it(tmp_pa
     verify = steps["verify"]
     assert verify["kept_branding"] == ["centos-logos"] and verify["third_party"] == ["acme-portal"]
     assert verify["lost"] == [] and verify["replaced"] == {"centos-tool": "ocs-tool"}
+
+
+def wait_for_no_command_on(root, timeout=120):
+    """Wait until no process is working on `root` (its argv names it): the orphaned dnf."""
+    import time
+    needle = str(root).encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                cmdline = Path("/proc", pid, "cmdline").read_bytes()
+            except OSError:
+                continue
+            if needle in cmdline:
+                busy = True
+                break
+        if not busy:
+            return
+        time.sleep(0.1)
+    raise AssertionError("a command on %s is still running" % root)
+
+
+def test_runner_killed_inside_distro_sync_leaves_the_transaction_running_to_its_end(env):
+    """Only migrate dies (a dropped terminal): dnf runs in its own session writing to a file
+    on the host, so the transaction completes; resume reruns the step (nothing left to do)."""
+    root = env["root"]
+    proc = run_cli(*apply_args(env), extra_env={"MIGRATE_TEST_KILL_INSIDE": "distro-sync:Running transaction:runner"})
+    assert proc.returncode == -signal.SIGKILL
+    wait_for_no_command_on(root)
+    data = journal(root)
+    sync = [s for s in data["steps"] if s["id"] == "distro-sync"][0]
+    assert sync["state"] == "running"
+    logs = sorted((root / "var/lib/migrate" / data["run_id"] / "output").glob("*-dnf.log"))
+    assert "Complete!" in logs[-1].read_text()   # the orphaned dnf finished and its output was kept
+    assert not has_duplicates(root)
+    run_cli("resume", "--root", root, check=0)
+    data = journal(root)
+    sync = [s for s in data["steps"] if s["id"] == "distro-sync"][0]
+    assert len(sync["runs"]) == 2 and sync["duplicates_found"] == []
+    assert sync["runs"][-1][-1]["log"].startswith("output/")
+    assert data["state"] == "completed" and rpm_qa(root) == TARGET_SET

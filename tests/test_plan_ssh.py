@@ -155,3 +155,21 @@ def test_ssh_runner_passes_hostile_argv_and_paths_verbatim(env, tmp_path):
             runner.run("echo hi; rm -rf /")
     finally:
         runner.close()
+
+
+def test_connection_lost_inside_distro_sync_the_host_finishes_the_transaction(env):
+    """The controller dies in the middle of the dnf transaction: the SSH connection drops, the
+    agent on the host ignores SIGHUP/SIGPIPE and keeps draining dnf into the log on the host;
+    dnf completes; `resume --host` reruns the step (nothing left to do) and finishes."""
+    from test_plan_executor import has_duplicates, wait_for_no_command_on
+    root = env["root"]
+    proc = apply_over_ssh(env, extra_env={"MIGRATE_TEST_KILL_INSIDE": "distro-sync:Running transaction:runner"})
+    assert proc.returncode == -signal.SIGKILL
+    wait_for_no_command_on(root)
+    data = journal(root)
+    assert {s["id"]: s["state"] for s in data["steps"]}["distro-sync"] == "running"
+    logs = sorted((root / "var/lib/migrate" / data["run_id"] / "output").glob("*-dnf.log"))
+    assert "Complete!" in logs[-1].read_text()
+    assert not has_duplicates(root)
+    out = json.loads(run_cli("resume", "--json", "--root", root, *ssh_args(env), check=0).stdout)
+    assert out["state"] == "completed" and rpm_qa(root) == TARGET_SET

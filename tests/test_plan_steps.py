@@ -19,7 +19,7 @@ def test_host_plan_uses_manifest_repos_and_no_installroot():
     assert "--setopt=reposdir=/var/lib/migrate/RUN/backup/files/etc/yum.repos.d" in rb
     text = ctx.repo_text()
     assert "[BaseOS]" in text and "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-OpenCloudOS" in text
-    assert ctx.env() == {}      # no private HOME on a real host
+    assert ctx.env() == {"PYTHONUNBUFFERED": "1"}      # no private HOME on a real host
     assert [s.id for s in steps if s.point_of_no_return] == ["distro-sync"]
     backup = [s for s in steps if s.id == "backup"][0]
     grub = [c for c in backup.commands if c["argv"][0] == "grubby"]

@@ -18,8 +18,9 @@ from migrate.plan.steps import Context, Step
 
 # Test hooks (fault injection, as a power cut would do it):
 KILL_HOOK = "MIGRATE_TEST_KILL_AFTER_STEP"   # SIGKILL this process after step N (1-based) or ID
-# "STEP_ID:TEXT": SIGKILL the running command's process group and this process as soon as
-# TEXT appears in the output of a command of step STEP_ID (e.g. "distro-sync:Cleanup")
+# "STEP_ID:TEXT[:runner]": as soon as TEXT appears in the output of a command of step STEP_ID
+# (e.g. "distro-sync:Cleanup"), SIGKILL the command's process group and this process (a power
+# cut), or with ":runner" only this process (a dropped terminal or SSH connection)
 KILL_INSIDE_HOOK = "MIGRATE_TEST_KILL_INSIDE"
 
 __all__ = ["Executor", "LockHeld", "acquire_lock", "release_lock"]
@@ -42,6 +43,7 @@ class Executor:
         self.journal = journal
         self.min_free_mb = min_free_mb
         self.command_seconds = 0.0   # time spent inside the commands (bench/apply.py)
+        runner.log_dir = os.path.join(ctx.run_dir, "output")   # every command's full output
 
     # --- creating a run ----------------------------------------------------------------
     @classmethod
@@ -90,6 +92,8 @@ class Executor:
             self.command_seconds += res.duration_s
             entry.update(exit_code=res.returncode, output_tail=res.tail, ended=now(),
                          duration_s=round(res.duration_s, 3))
+            if res.log:
+                entry["log"] = os.path.relpath(res.log, self.ctx.run_dir)
             if command.get("capture") and res.returncode == 0:
                 self.runner.write_atomic(os.path.join(self.ctx.run_dir, command["capture"]),
                                          res.output.encode("utf-8"))
@@ -356,6 +360,7 @@ def _kill_watch(step_id: str) -> Optional[Any]:
     if not hook or not step_id:
         return None
     hook_step, _, text = hook.partition(":")
+    text, _, who = text.partition(":")
     if hook_step != step_id or not text:
         return None
     seen: List[str] = []
@@ -363,5 +368,6 @@ def _kill_watch(step_id: str) -> Optional[Any]:
     def watch(chunk: str) -> bool:
         seen.append(chunk)
         return text in "".join(seen[-2:])   # across a chunk boundary too
+    watch.whole_group = who != "runner"  # type: ignore[attr-defined]
     return watch
 

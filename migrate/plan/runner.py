@@ -10,7 +10,9 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -36,6 +38,7 @@ class Result:
     returncode: int
     output: str  # stdout+stderr, interleaved
     duration_s: float = 0.0
+    log: Optional[str] = None  # the file on the host with the whole output (Runner.log_dir)
 
     @property
     def tail(self) -> str:
@@ -54,9 +57,26 @@ def check_argv(argv: Sequence[str]) -> List[str]:
 
 
 class Runner:
-    """Runs commands on, and reads/writes files of, the host being migrated."""
+    """Runs commands on, and reads/writes files of, the host being migrated.
+
+    With `log_dir` set (the executor sets RUN_DIR/output), each command's complete output is
+    kept on the host in its own file, and the command runs detached from the runner: in its
+    own session, writing to that file rather than to a pipe, so a runner that dies (SIGHUP
+    from a dropped terminal, an SSH connection lost, SIGKILL) does not take a dnf
+    transaction down with it half-way.
+    """
 
     where = "?"
+    log_dir: Optional[str] = None
+    _seq = 0
+
+    def log_path(self, argv: Sequence[str]) -> Optional[str]:
+        if not self.log_dir:
+            return None
+        self._seq += 1
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in os.path.basename(argv[0]))[:40]
+        return os.path.join(self.log_dir, "%s-%d-%03d-%s.log" % (stamp, os.getpid(), self._seq, name))
 
     def run(self, argv: Sequence[str], env: Optional[Dict[str, str]] = None,
             timeout: Optional[float] = None, watch: Optional[OutputWatch] = None) -> Result:
@@ -114,18 +134,24 @@ class LocalRunner(Runner):
         full_env.update(env or {})
         full_env["LC_ALL"] = "C"
         started = time.monotonic()
-        try:
-            if watch is not None:
-                return _run_watched(argv, full_env, watch, started)
-            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, env=full_env, timeout=timeout)
-        except FileNotFoundError as exc:
-            return Result(argv, 127, str(exc), time.monotonic() - started)
-        except subprocess.TimeoutExpired as exc:
-            out = exc.output.decode("utf-8", "replace") if exc.output else ""
-            return Result(argv, 124, out + "\n(timed out after %ss)" % timeout, time.monotonic() - started)
-        return Result(argv, proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                      time.monotonic() - started)
+        log = self.log_path(argv)
+        if log:
+            os.makedirs(os.path.dirname(log), exist_ok=True)
+        if watch is not None and getattr(watch, "whole_group", True):
+            return _run_piped_for_test(argv, full_env, watch, started, log)
+        with (open(log, "w+b") if log else tempfile.TemporaryFile()) as out:
+            try:
+                proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        env=full_env, start_new_session=True)
+            except OSError as exc:
+                return Result(argv, 127, "cannot run %s: %s" % (argv[0], exc.strerror or exc),
+                              time.monotonic() - started)
+            code = _wait(proc, out, timeout, watch)
+            out.seek(0)
+            text = out.read().decode("utf-8", "replace")
+        if code is None:
+            return Result(argv, 124, text + "\n(timed out after %ss)" % timeout, time.monotonic() - started, log)
+        return Result(argv, code, text, time.monotonic() - started, log)
 
     def read_bytes(self, path: str) -> Optional[bytes]:
         try:
@@ -181,23 +207,71 @@ class LocalRunner(Runner):
             os.close(handle)
 
 
-def _run_watched(argv: List[str], env: Dict[str, str], watch: OutputWatch, started: float) -> Result:
-    """Run while feeding the output to `watch`; when it says so, SIGKILL the command's
-    process group and this process (what a power cut does to both)."""
-    import signal
+def _wait(proc: "subprocess.Popen[bytes]", out: Any, timeout: Optional[float],
+          watch: Optional[OutputWatch]) -> Optional[int]:
+    """The exit code (None after a timeout, the command's process group killed). With a
+    `watch` (test hook), the output file is followed as it grows and fed to it."""
+    if watch is None:
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _killpg(proc)
+            return None
+    deadline = time.monotonic() + timeout if timeout else None
+    offset = 0
+    while True:
+        code = proc.poll()
+        out.seek(offset)
+        chunk = out.read()
+        offset += len(chunk)
+        if chunk and watch(chunk.decode("utf-8", "replace")):
+            kill_for_test(proc, False)
+        if code is not None:
+            return code
+        if deadline and time.monotonic() > deadline:
+            _killpg(proc)
+            return None
+        time.sleep(0.01)
 
+
+def _run_piped_for_test(argv: List[str], env: Dict[str, str], watch: OutputWatch, started: float,
+                        log: Optional[str]) -> Result:
+    """The power-cut hook: read the output from a pipe (no polling lag, so the kill lands
+    inside a transaction of milliseconds) and SIGKILL command and runner together."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    chunks: List[str] = []
+    chunks: List[bytes] = []
     assert proc.stdout is not None
-    while True:
-        data = os.read(proc.stdout.fileno(), 65536)
-        if not data:
-            break
-        text = data.decode("utf-8", "replace")
-        chunks.append(text)
-        if watch(text):
-            os.killpg(proc.pid, signal.SIGKILL)
-            os.kill(os.getpid(), signal.SIGKILL)
+    with (open(log, "wb") if log else tempfile.TemporaryFile()) as copy:
+        while True:
+            data = os.read(proc.stdout.fileno(), 65536)
+            if not data:
+                break
+            chunks.append(data)
+            copy.write(data)
+            copy.flush()
+            if watch(data.decode("utf-8", "replace")):
+                kill_for_test(proc, True)
     proc.wait()
-    return Result(argv, proc.returncode, "".join(chunks), time.monotonic() - started)
+    return Result(argv, proc.returncode, b"".join(chunks).decode("utf-8", "replace"),
+                  time.monotonic() - started, log)
+
+
+def _killpg(proc: "subprocess.Popen[bytes]") -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def kill_for_test(proc: Optional["subprocess.Popen[bytes]"], whole_group: bool) -> None:
+    """The fault-injection hooks: SIGKILL this process, and with `whole_group` the running
+    command's process group first (a power cut); without it the command runs on (a dropped
+    terminal or SSH connection takes only the runner)."""
+    if proc is not None and whole_group:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -29,7 +29,7 @@ from migrate import exitcodes
 from migrate.fleet import remote, ssh
 from migrate.fleet.states import HostFailure
 from migrate.plan import hostagent
-from migrate.plan.runner import HostLost, LockHeld, OutputWatch, Result, Runner, check_argv
+from migrate.plan.runner import HostLost, LockHeld, OutputWatch, Result, Runner, check_argv, kill_for_test
 
 
 class Unreachable(MigrateError):
@@ -51,6 +51,7 @@ class SshRunner(Runner):
         self.endpoint = endpoint
         self.where = "%s@%s:%d" % (endpoint.user, endpoint.address, endpoint.port)
         self._opened: List[paramiko.Transport] = []
+        self._log_dir_made: Optional[str] = None
         self._sftp: Optional[paramiko.SFTPClient] = None
         try:
             self.transport = ssh.connect(settings, endpoint, self._opened,
@@ -99,7 +100,11 @@ class SshRunner(Runner):
             timeout: Optional[float] = None, watch: Optional[OutputWatch] = None) -> Result:
         argv = check_argv(argv)
         started = time.monotonic()
-        channel = self._channel({"op": "run", "argv": argv, "env": env or {}, "log": None})
+        log = self.log_path(argv)
+        if log and self._log_dir_made != self.log_dir:
+            self.makedirs(os.path.dirname(log))
+            self._log_dir_made = self.log_dir
+        channel = self._channel({"op": "run", "argv": argv, "env": env or {}, "log": log})
         chunks: List[bytes] = []
         try:
             channel.shutdown_write()
@@ -119,8 +124,7 @@ class SshRunner(Runner):
                     break
                 chunks.append(data)
                 if watch is not None and watch(data.decode("utf-8", "replace")):
-                    import signal
-                    os.kill(os.getpid(), signal.SIGKILL)
+                    kill_for_test(None, False)   # the controller dies; the host's command runs on
             code = channel.recv_exit_status()
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._lost(exc) from None
@@ -131,7 +135,7 @@ class SshRunner(Runner):
         output = b"".join(chunks).decode("utf-8", "replace")
         if code == remote.NO_PYTHON_EXIT and remote.NO_PYTHON_MARK in output:
             raise Unreachable("%s: %s" % (self.where, output.strip().splitlines()[-1]))
-        return Result(argv, code, output, time.monotonic() - started)
+        return Result(argv, code, output, time.monotonic() - started, log)
 
     def probe(self, path: str) -> Dict[str, int]:
         res = self._agent_output({"op": "probe", "path": path})

@@ -102,8 +102,12 @@ class Context:
         return argv
 
     def env(self) -> Dict[str, str]:
-        # Debian's rpm/dnf keep the rpmdb in ~/.rpmdb unless %_dbpath says otherwise.
-        return {"HOME": os.path.join(self.run_dir, "home")} if self.installroot else {}
+        # dnf's output reaches the log on the host as it happens, not at exit (a runner that
+        # dies mid-transaction leaves a log showing how far dnf got)
+        env = {"PYTHONUNBUFFERED": "1"}
+        if self.installroot:   # Debian's rpm/dnf keep the rpmdb in ~/.rpmdb unless %_dbpath says otherwise
+            env["HOME"] = os.path.join(self.run_dir, "home")
+        return env
 
     def staged_files(self) -> Dict[str, str]:
         """Files the executor writes into the run directory before the first step."""

@@ -105,8 +105,18 @@ def assessed(assess_fleet, tmp_path_factory):
     fleet = assess_fleet
     work = tmp_path_factory.mktemp("assess")
     inv = fleet.inventory_ini(work / "inv.ini")
-    with open(inv, "a") as handle:   # a host nobody answers for: both keep going without it
+    waivers = work / "waivers.yml"
+    waivers.write_text("- id: repos.centos_eol_mirror\n  reason: replaced by the swap\n")
+    p00, p01 = fleet.hosts[0], fleet.hosts[1]
+    with open(inv, "a") as handle:
+        # a host nobody answers for: both keep going without it
         handle.write("\n[fleet]\ngone ansible_host=127.0.12.99 ansible_port=%d\n" % fleet.port)
+        # the playbook only: a "collector" that writes no facts (echo): that host fails alone
+        handle.write("badfacts ansible_host=%s ansible_port=%d migrate_root=%s "
+                     "migrate_assess_collector_python=/bin/echo\n" % (p00.address, fleet.port, p00.root))
+        # p01's root with a waiver file of its own: a second `migrate fleet assess` group
+        handle.write("waived ansible_host=%s ansible_port=%d migrate_root=%s migrate_waivers_file=%s\n"
+                     % (p01.address, fleet.port, p01.root, waivers))
     target_repo = str(swap.target_repo())
     before_tmp = set(glob.glob("/tmp/migrate-collect.*"))
 
@@ -147,13 +157,16 @@ def test_assess_playbook_runs_every_reachable_host(assessed):
     # 4: a host was unreachable; every other host finished (no failed task)
     assert play.returncode == 4, play.stdout[-3000:] + play.stderr[-2000:]
     recap = {line.split()[0]: line for line in play.stdout.splitlines() if "unreachable=" in line}
-    assert set(recap) == {"p%02d" % i for i in range(len(ROOT_NAMES))} | {"gone"}
+    assert set(recap) == {"p%02d" % i for i in range(len(ROOT_NAMES))} | {"gone", "badfacts", "waived"}
     for name, line in recap.items():
         if name == "gone":
             assert "unreachable=1" in line
+        elif name == "badfacts":
+            assert "failed=1" in line and "unreachable=0" in line, line
         else:
             assert "failed=0" in line and "unreachable=0" in line, line
     assert not (assessed["out"] / "gone.json").exists()
+    assert not (assessed["out"] / "badfacts.json").exists()
     scan = assessed["scan"]
     assert scan.returncode == 5, scan.stderr    # the unreachable host makes the scan incomplete
     doc = json.loads((assessed["scan_out"] / "fleet.json").read_text())
@@ -179,6 +192,34 @@ def test_assess_playbook_matches_fleet_scan_per_host(assessed):
         assert (out / (name + ".html")).read_text().lstrip().lower().startswith("<!doctype html")
         verdicts.add(mine["summary"]["verdict"])
     assert len(verdicts) >= 2, verdicts     # the fleet is not uniform: the comparison means something
+
+
+def test_assess_playbook_assesses_in_one_process_per_option_set(assessed):
+    """fleet.json (written by `migrate fleet assess`) covers every host that fetched facts
+    in one document per option set: the p* hosts and badfacts share one, `waived` (a waiver
+    file of its own) has another, which wrote fleet.json last or first."""
+    out, scan_out = assessed["out"], assessed["scan_out"]
+    doc = json.loads((out / "fleet.json").read_text())
+    scan_doc = json.loads((scan_out / "fleet.json").read_text())
+    assert set(doc) == set(scan_doc) and doc["target"] == TARGET
+    names = [h["name"] for h in doc["hosts"]]
+    if names != ["waived"]:
+        assert sorted(names) == sorted(["p%02d" % i for i in range(len(ROOT_NAMES))] + ["badfacts"])
+        by_name = {h["name"]: h for h in doc["hosts"]}
+        scanned = {h["name"]: h for h in scan_doc["hosts"]}
+        assert by_name["badfacts"]["state"] == "collector_error" and by_name["badfacts"]["message"]
+        for i in range(len(ROOT_NAMES)):
+            name = "p%02d" % i
+            assert set(by_name[name]) == set(scanned[name])
+            for key in ("state", "verdict", "complete", "blockers", "warnings"):
+                assert by_name[name][key] == scanned[name][key], (name, key)
+    # the waived host: p01's findings, with its own waiver applied and nobody else's
+    mine = json.loads((out / "waived.json").read_text())
+    plain = json.loads((out / "p01.json").read_text())
+    unwaive = lambda report: sorted((f["id"], tuple(f["subjects"])) for f in report["findings"])
+    assert unwaive(mine) == unwaive(plain)
+    assert {f["id"] for f in mine["findings"] if f["waived"]} == {"repos.centos_eol_mirror"}
+    assert not [f for f in plain["findings"] if f["waived"]]
 
 
 def test_assess_playbook_writes_the_dashboard_and_leaves_nothing_on_hosts(assessed):

@@ -182,6 +182,20 @@ def _common(hosts: List[Dict[str, Any]], key: str, total: int) -> List[Dict[str,
     return out
 
 
+FLEET_DOCUMENT = "fleet.json"   # written by `migrate fleet scan|assess` next to the host reports
+
+
+def _is_fleet_document(path: str) -> bool:
+    """fleet.json as `fleet scan` writes it (a host report has findings, this has states)."""
+    import json
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "states" in data and "findings" not in data
+
+
 def fleet_model(reports_dir: str) -> Dict[str, Any]:
     """The dashboard's data: hosts, verdict counts, common blockers/warnings, problems."""
     try:
@@ -195,11 +209,15 @@ def fleet_model(reports_dir: str) -> Dict[str, Any]:
     problems: List[Dict[str, str]] = []
     ignored = 0
     wanted = []
+    fleet_document = False
     for name in names:
         if not name.endswith(".json") or name.startswith("."):
             continue
         if name.endswith(".facts.json"):
             ignored += 1
+            continue
+        if name == FLEET_DOCUMENT and _is_fleet_document(os.path.join(reports_dir, name)):
+            fleet_document = True   # the summary `fleet scan`/`fleet assess` write beside the reports
             continue
         wanted.append(name)
     for record, problem in _load_all(reports_dir, wanted, name_set):
@@ -220,6 +238,7 @@ def fleet_model(reports_dir: str) -> Dict[str, Any]:
         "incomplete": sum(1 for h in hosts if not h["complete"]),
         "unassessed": problems,
         "ignored_facts_files": ignored,
+        "fleet_document": fleet_document,
         "top_blockers": _common(hosts, "blocker_ids", total),
         "top_warnings": _common(hosts, "warning_ids", total),
         "incomplete_reasons": _common(hosts, "partial", total),

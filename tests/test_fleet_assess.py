@@ -265,11 +265,13 @@ def test_report_fleet_reads_the_output(batch, tmp_path):
     assert sorted(h["file"] for h in model["hosts"]) == sorted(name + ".json" for name in HOSTS)
 
 
-@pytest.mark.xfail(strict=True, reason="reports/fleet.py counts fleet.json (written by fleet scan "
-                                       "and fleet assess) as an unreadable host report")
 def test_report_fleet_does_not_count_fleet_json_as_a_host(batch, tmp_path):
     proc = run("report", "fleet", batch["out"], "-o", tmp_path / "fleet.html")
     assert proc.returncode == exitcodes.OK, proc.stderr
+    from migrate.reports.fleet import fleet_model
+    model = fleet_model(str(batch["out"]))
+    assert model["fleet_document"] is True and model["unassessed"] == []
+    assert "fleet.json" not in [h["file"] for h in model["hosts"]]
 
 
 def test_ctrl_c_keeps_the_finished_hosts(facts_dir, tmp_path):

@@ -218,14 +218,14 @@ def test_hostile_names_are_rejected_and_never_used(facts_dir, tmp_path):
     d = copy_facts(facts_dir, tmp_path / "d", ["centos8-sm"])
     out = tmp_path / "out"
     content = (d / "centos8-sm.facts.json").read_bytes()
-    for hostile in ["$(touch pwned)", "-rf", ".hidden", "a b", "x\ny", "évil"]:
+    for hostile in ["$(touch pwned)", "-rf", ".hidden", "a b", "x\ny", "évil", "fleet"]:
         (d / (hostile + ".facts.json")).write_bytes(content)
     proc = fleet_assess(d, "--out", out)
     doc = json.loads((out / "fleet.json").read_text())
     assert proc.returncode == exitcodes.INCOMPLETE, proc.stderr
     assert [h["name"] for h in doc["hosts"]] == ["centos8-sm"]
     assert sorted(r["host"] for r in doc["rejected"]) == sorted(
-        repr(n) for n in ["$(touch pwned)", "-rf", ".hidden", "a b", "x\ny", "évil"])
+        repr(n) for n in ["$(touch pwned)", "-rf", ".hidden", "a b", "x\ny", "évil", "fleet"])
     assert sorted(p.name for p in out.iterdir()) == ["centos8-sm.html", "centos8-sm.json", "fleet.json"]
     # named on the command line: path tricks are rejected, not resolved
     (tmp_path / "outside.facts.json").write_bytes(content)

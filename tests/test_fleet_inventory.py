@@ -86,6 +86,12 @@ def test_hostile_names_rejected_plain(tmp_path, name):
     assert len(inv.rejected) == 1
 
 
+def test_a_host_named_fleet_is_rejected_because_fleet_json_is_the_summary(tmp_path):
+    inv = load_inventory(_write(tmp_path, "inv.ini", "[web]\nfleet ansible_host=10.0.0.1\nFLEET\nfleet2\n"))
+    assert [h.name for h in inv.hosts] == ["fleet2"]
+    assert [r[0] for r in inv.rejected] == ["'fleet'", "'FLEET'"]
+
+
 def test_hostile_values_rejected_yaml(tmp_path):
     text = ('all:\n  hosts:\n    "bad\\nname": {}\n    ok1: {ansible_host: "1.2.3.4; id"}\n'
             '    ok2: {ansible_user: "$(id)"}\n    ok3: {migrate_root: "relative"}\n    fine: {}\n')

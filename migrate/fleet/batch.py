@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from migrate import console
 from migrate.errors import BadInput
 from migrate.fleet import states
-from migrate.fleet.inventory import check_name
+from migrate.fleet.inventory import check_host_name
 from migrate.fleet.scan import ScanSummary, assess_host
 from migrate.fleet.states import HostResult
 
@@ -45,7 +45,7 @@ def select_hosts(facts_dir: str, names: Optional[Sequence[str]] = None
     rejected: List[Tuple[str, str]] = []
     seen = set()
     for name in names:
-        problem = check_name(name)
+        problem = check_host_name(name)
         if problem:
             rejected.append((repr(name), problem))
             continue

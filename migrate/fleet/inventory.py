@@ -55,6 +55,20 @@ def check_name(name: str) -> Optional[str]:
     return None
 
 
+# Output files per host are NAME.json/.html/.facts.json beside the fleet's own fleet.json:
+# a host whose file name would be "fleet" would overwrite (or be read as) that summary.
+RESERVED_STEMS = ("fleet",)
+
+
+def check_host_name(name: str) -> Optional[str]:
+    """check_name, plus the names a fleet run cannot write files for."""
+    problem = check_name(name)
+    if problem is None and name.replace(":", "_").lower() in RESERVED_STEMS:
+        problem = ("host name %r is reserved (its report would be fleet.json); use another inventory "
+                   "name and keep the address in ansible_host" % name)
+    return problem
+
+
 def _port(value: Any, where: str) -> int:
     try:
         port = int(str(value))
@@ -67,7 +81,7 @@ def _port(value: Any, where: str) -> int:
 
 def make_host(name: str, hostvars: Dict[str, Any], groups: Iterable[str] = ()) -> Host:
     """A validated Host from a name and Ansible-style variables (ValueError if invalid)."""
-    problem = check_name(name)
+    problem = check_host_name(name)
     if problem:
         raise ValueError(problem)
     address = hostvars.get("ansible_host", hostvars.get("ansible_ssh_host"))

@@ -427,13 +427,13 @@ def test_sigkill_inside_distro_sync_transaction(env, then):
     data = journal(root)
     assert {s["id"]: s["state"] for s in data["steps"]}["distro-sync"] == "running"
     half = rpm_qa(root)
+    # killed while old builds were being erased: some package is installed twice
     assert half != before_pkgs and half != TARGET_SET and has_duplicates(root)
-    assert {"bash-4.4.20-2.el8.x86_64", "bash-4.4.20-2.oc8.x86_64"} <= half
     if then == "resume":
         run_cli("resume", "--root", root, check=0)
         data = journal(root)
         sync = [s for s in data["steps"] if s["id"] == "distro-sync"][0]
-        assert "bash" in sync["duplicates_found"] and len(sync["runs"]) == 2
+        assert sync["duplicates_found"] and len(sync["runs"]) == 2
         assert sync["runs"][-1][0]["argv"][-2:] == ["remove", "--duplicates"]
         assert data["state"] == "completed"
         assert rpm_qa(root) == TARGET_SET and os_release_id(root) == "opencloudos"

@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 # unprivileged-collector test; dnf: `dnf repoquery`/`makecache` as the oracle for repodata
 # and the installer of the dnf-built test hosts; openssl: SM2 certificates and signatures;
 # chromium (+ a font): the HTML reports are checked in a real headless browser;
-# openssh-server/-client: the fleet tests scan real sshd hosts on loopback.
+# openssh-server/-client: the fleet tests scan real sshd hosts on loopback; sudo: the executor's
+# --become path (agent under `sudo -n`, file operations through it instead of SFTP).
 APT_PACKAGES=(python3 python3-venv python3-rpm rpm createrepo-c db5.3-util gnupg util-linux dnf
-              openssl chromium fonts-dejavu-core openssh-server openssh-client)
+              openssl chromium fonts-dejavu-core openssh-server openssh-client sudo)
 SUDO=()
 [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
 missing=()

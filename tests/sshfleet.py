@@ -46,6 +46,8 @@ case "$mode" in
     PATH="$3:/usr/sbin:/usr/bin:/sbin:/bin"; export PATH
     exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" ;;
   plain)
+    # the program each session starts (sftp-server, sudo, /bin/sh), for tests to count
+    printf '%s\n' "${SSH_ORIGINAL_COMMAND%% *}" >> "$3/../programs.log"
     PATH="$3:/usr/sbin:/usr/bin:/sbin:/bin"; export PATH
     exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" ;;
   sleep)
@@ -182,6 +184,11 @@ class SshFleet:
                     if time.monotonic() > deadline:
                         raise RuntimeError("sshd not listening on %s:%d" % (h.address, self.port))
                     time.sleep(0.05)
+
+    def programs(self) -> List[str]:
+        """The first word of every command a 'plain' host ran (sftp-server for SFTP sessions)."""
+        path = self.dir / "programs.log"
+        return path.read_text().split() if path.exists() else []
 
     def logs(self) -> str:
         return "".join(p.read_text(errors="replace") for p in sorted(self.dir.glob("sshd-*.log")))

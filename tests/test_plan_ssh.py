@@ -58,8 +58,10 @@ def test_apply_then_rollback_over_ssh(env):
     root = env["root"]
     before_etc = tree_digest(root / "etc")
     before_pkgs = rpm_qa(root)
+    sessions = sftp_sessions(env["fleet"])
     out = json.loads(apply_over_ssh(env, check=0).stdout)
     assert out["state"] == "completed" and out["host"] == ADDRESS
+    assert sftp_sessions(env["fleet"]) > sessions   # without --become, files go over SFTP
     assert [s["state"] for s in out["steps"]] == ["done"] * len(out["steps"])
     assert rpm_qa(root) == TARGET_SET and os_release_id(root) == "opencloudos"
     data = journal(root)   # written on the host, through SFTP
@@ -131,12 +133,13 @@ def test_controller_killed_between_steps_releases_the_lock_and_resume_over_ssh_f
     assert rpm_qa(root) == TARGET_SET
 
 
-def test_ssh_runner_passes_hostile_argv_and_paths_verbatim(env, tmp_path):
+@pytest.mark.parametrize("become", [False, True])
+def test_ssh_runner_passes_hostile_argv_and_paths_verbatim(env, tmp_path, become):
     from migrate.plan.sshrunner import connect_runner
 
     f = env["fleet"]
     runner = connect_runner(ADDRESS, user="root", port=f.port, identity=str(f.client_key),
-                            known_hosts=str(f.known_hosts))
+                            known_hosts=str(f.known_hosts), become=become)
     marker = tmp_path / "pwned"
     try:
         hostile = "a b; touch %s $(touch %s) `touch %s` '\"\n\\" % (marker, marker, marker)
@@ -150,6 +153,15 @@ def test_ssh_runner_passes_hostile_argv_and_paths_verbatim(env, tmp_path):
         assert Path(odd).read_bytes() == b"content\n" and runner.read_bytes(odd) == b"content\n"
         assert runner.read_bytes(str(tmp_path / "missing")) is None
         assert runner.listdir(str(tmp_path / "dir with space")) == ["na;me $(x)"]
+        assert runner.listdir(str(tmp_path / "missing")) == []
+        assert runner.exists(odd) and not runner.isdir(odd) and runner.isdir(str(tmp_path))
+        assert not runner.exists(str(tmp_path / "missing"))
+        runner.makedirs(str(tmp_path / "a" / "b"))
+        assert (tmp_path / "a" / "b").is_dir()
+        big = os.urandom(300000)
+        runner.write_atomic(str(tmp_path / "a" / "big"), big, mode=0o600)
+        assert runner.read_bytes(str(tmp_path / "a" / "big")) == big
+        assert (tmp_path / "a" / "big").stat().st_mode & 0o777 == 0o600
         assert runner.probe(str(tmp_path))["euid"] == 0
         with pytest.raises(TypeError):
             runner.run("echo hi; rm -rf /")
@@ -173,3 +185,31 @@ def test_connection_lost_inside_distro_sync_the_host_finishes_the_transaction(en
     assert not has_duplicates(root)
     out = json.loads(run_cli("resume", "--json", "--root", root, *ssh_args(env), check=0).stdout)
     assert out["state"] == "completed" and rpm_qa(root) == TARGET_SET
+
+
+def sftp_sessions(fleet):
+    return sum(1 for program in fleet.programs() if program.endswith("/sftp-server"))
+
+
+def test_apply_and_rollback_with_become_go_through_sudo_and_the_agent_not_sftp(env):
+    """--become: the agent runs under `sudo -n` and reads/writes the journal and backups itself
+    (SFTP would act as the login user). Here the login user is root, so this proves the path,
+    not a privilege change."""
+    root = env["root"]
+    before_etc = tree_digest(root / "etc")
+    before_pkgs = rpm_qa(root)
+    sessions = sftp_sessions(env["fleet"])
+    out = json.loads(apply_over_ssh(env, "--become", check=0).stdout)
+    assert out["state"] == "completed" and rpm_qa(root) == TARGET_SET
+    assert journal(root)["runner"].endswith("(sudo)")
+    out = json.loads(run_cli("rollback", "--json", "--become", "--root", root, *ssh_args(env), check=0).stdout)
+    assert out["state"] == "rolled_back" and rpm_qa(root) == before_pkgs
+    assert tree_digest(root / "etc") == before_etc
+    assert sftp_sessions(env["fleet"]) == sessions   # every file went through the agent
+    assert "sudo" in env["fleet"].programs()
+
+
+def test_become_command_is_sudo_n_then_the_constant_agent():
+    from migrate.plan.sshrunner import agent_command
+    assert agent_command(True).startswith("sudo -n -- /bin/sh -c ")
+    assert agent_command(True)[len("sudo -n -- "):] == agent_command(False)

@@ -37,6 +37,9 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
     s.add_argument("--accept-new-host-keys", action="store_true",
                    help="trust and record a host key not yet known (a changed key is always refused)")
     s.add_argument("--connect-timeout", type=float, default=30.0, metavar="S")
+    s.add_argument("--become", action="store_true",
+                   help="log in as --user and act as root through `sudo -n` (passwordless sudo); "
+                        "files then go through the agent under sudo, not SFTP")
     if target:
         p.add_argument("--target", required=True, metavar="ID", help="target id (see `migrate targets list`)")
         p.add_argument("--target-repo", "--mirror", action="append", default=[], metavar="URL|DIR",
@@ -79,7 +82,7 @@ def add_plan_parsers(sub: Any) -> None:
 
 def _runner(args: argparse.Namespace) -> Any:
     if not getattr(args, "host", None):
-        for opt in ("port", "user", "identity", "ssh_config", "known_hosts"):
+        for opt in ("port", "user", "identity", "ssh_config", "known_hosts", "become"):
             if getattr(args, opt, None):
                 raise BadInput("--%s needs --host" % opt.replace("_", "-"))
         from migrate.plan.runner import LocalRunner
@@ -92,7 +95,8 @@ def _runner(args: argparse.Namespace) -> Any:
         raise BadInput("--host: %s" % problem)
     return connect_runner(args.host, user=args.user, port=args.port, identity=args.identity,
                           ssh_config=args.ssh_config, known_hosts=args.known_hosts,
-                          accept_new=args.accept_new_host_keys, connect_timeout=args.connect_timeout)
+                          accept_new=args.accept_new_host_keys, connect_timeout=args.connect_timeout,
+                          become=args.become)
 
 
 def _root(args: argparse.Namespace, runner: Any) -> str:

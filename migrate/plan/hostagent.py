@@ -16,6 +16,15 @@ Requests:
   {"op": "lock", "path": PATH}    flock(LOCK_EX|LOCK_NB) on PATH; prints "locked" and holds the
       lock until stdin closes (the controller closes the channel, or the connection drops),
       or prints "busy" and exits 75.
+
+File operations, used instead of SFTP when the agent runs under sudo (SFTP would act as the
+login user); a missing path exits 44 (MISSING_EXIT) with nothing on stdout:
+  {"op": "read", "path": PATH}                    the file's bytes on stdout
+  {"op": "write", "path": PATH, "size": N, "mode": M}   N bytes follow the request line on
+      stdin; written to a sibling, fsync'd, renamed over PATH (parents created)
+  {"op": "stat", "path": PATH}                    prints {"exists": bool, "isdir": bool}
+  {"op": "listdir", "path": PATH}                 prints a sorted JSON list ([] when missing)
+  {"op": "mkdirs", "path": PATH}                  creates PATH and its parents
 """
 import errno
 import fcntl
@@ -25,6 +34,7 @@ import signal
 import sys
 
 BUSY_EXIT = 75
+MISSING_EXIT = 44
 
 
 def _request():
@@ -120,9 +130,81 @@ def _lock(req):
     return 0
 
 
+def _makedirs(path):
+    try:
+        os.makedirs(path)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST or not os.path.isdir(path):
+            raise
+
+
+def _read(req):
+    try:
+        handle = open(req["path"], "rb")
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return MISSING_EXIT
+        raise
+    with handle:
+        while True:
+            chunk = handle.read(65536)
+            if not chunk:
+                return 0
+            os.write(1, chunk)
+
+
+def _write(req):
+    size = int(req["size"])
+    chunks = []
+    while size > 0:
+        chunk = os.read(0, min(size, 65536))
+        if not chunk:
+            sys.stderr.write("short write request\n")
+            return 1
+        chunks.append(chunk)
+        size -= len(chunk)
+    path = req["path"]
+    _makedirs(os.path.dirname(path))
+    tmp = os.path.join(os.path.dirname(path), ".%s.migrate-%d" % (os.path.basename(path), os.getpid()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, int(req.get("mode", 420)))
+    try:
+        for chunk in chunks:
+            while chunk:
+                chunk = chunk[os.write(fd, chunk):]
+        os.fchmod(fd, int(req.get("mode", 420)))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+    return 0
+
+
+def _stat(req):
+    path = req["path"]
+    _out(json.dumps({"exists": os.path.lexists(path), "isdir": os.path.isdir(path)}) + "\n")
+    return 0
+
+
+def _listdir(req):
+    try:
+        names = sorted(os.listdir(req["path"]))
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise
+        names = []
+    _out(json.dumps(names) + "\n")
+    return 0
+
+
+def _mkdirs(req):
+    _makedirs(req["path"])
+    return 0
+
+
 def main():
     req = _request()
-    handler = {"run": _run, "probe": _probe, "lock": _lock}.get(req.get("op"))
+    handler = {"run": _run, "probe": _probe, "lock": _lock, "read": _read, "write": _write, "stat": _stat,
+               "listdir": _listdir, "mkdirs": _mkdirs}.get(req.get("op"))
     if handler is None:
         sys.stderr.write("unknown request %r\n" % (req.get("op"),))
         return 2

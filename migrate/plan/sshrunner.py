@@ -8,6 +8,10 @@ captured outputs) are read and written over SFTP, atomically (write a sibling, t
 posix-rename). The lock is an flock held by an agent process for as long as its channel
 is open, so a controller that dies or loses the connection releases it.
 
+With `become` (a login user with passwordless sudo, as `fleet scan --become`), the agent is
+started under `sudo -n` and does the file operations itself instead of SFTP, which would act
+as the login user.
+
 Host keys are verified against known_hosts (migrate.fleet.ssh); an unknown or changed key
 refuses the connection unless --accept-new-host-keys (never for a changed key).
 """
@@ -20,7 +24,7 @@ import shlex
 import socket
 import stat
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import paramiko
 
@@ -39,17 +43,22 @@ class Unreachable(MigrateError):
 AGENT_PROLOGUE = remote.interpreter_prologue('-c "$1"')
 
 
-def agent_command() -> str:
+def agent_command(become: bool = False) -> str:
     """The one command string ever sent: constant (the agent's source is our own code)."""
     source = remote.module_source(hostagent).decode("utf-8")
-    return " ".join(shlex.quote(a) for a in ["/bin/sh", "-c", AGENT_PROLOGUE, "migrate-agent", source])
+    argv = ["/bin/sh", "-c", AGENT_PROLOGUE, "migrate-agent", source]
+    if become:
+        argv = ["sudo", "-n", "--"] + argv
+    return " ".join(shlex.quote(a) for a in argv)
 
 
 class SshRunner(Runner):
-    def __init__(self, settings: ssh.SshSettings, endpoint: ssh.Endpoint, connect_timeout: float = 30.0):
+    def __init__(self, settings: ssh.SshSettings, endpoint: ssh.Endpoint, connect_timeout: float = 30.0,
+                 become: bool = False):
         self.settings = settings
         self.endpoint = endpoint
-        self.where = "%s@%s:%d" % (endpoint.user, endpoint.address, endpoint.port)
+        self.become = become
+        self.where = "%s@%s:%d%s" % (endpoint.user, endpoint.address, endpoint.port, " (sudo)" if become else "")
         self._opened: List[paramiko.Transport] = []
         self._log_dir_made: Optional[str] = None
         self._sftp: Optional[paramiko.SFTPClient] = None
@@ -76,14 +85,20 @@ class SshRunner(Runner):
         return HostLost("connection to %s lost: %s; the journal on the host keeps the last saved state "
                         "(`migrate status --host ...`)" % (self.where, exc or type(exc).__name__))
 
-    def _channel(self, request: Dict[str, Any]) -> paramiko.Channel:
+    def _channel(self, request: Dict[str, Any], payload: bytes = b"") -> paramiko.Channel:
         try:
             channel = self.transport.open_session(timeout=30)
-            channel.exec_command(agent_command())
-            channel.sendall((json.dumps(request) + "\n").encode("utf-8"))
+            channel.exec_command(agent_command(self.become))
+            channel.sendall((json.dumps(request) + "\n").encode("utf-8") + payload)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._lost(exc) from None
         return channel
+
+    def _check_sudo(self, code: int, err: bytes) -> None:
+        text = err.decode("utf-8", "replace")
+        if self.become and code != 0 and "sudo:" in text:
+            raise Unreachable("%s: sudo -n failed (--become needs passwordless sudo): %s"
+                              % (self.where, " ".join(text.split())[:300]))
 
     def _sftp_client(self) -> paramiko.SFTPClient:
         if self._sftp is None:
@@ -126,44 +141,63 @@ class SshRunner(Runner):
                 if watch is not None and watch(data.decode("utf-8", "replace")):
                     kill_for_test(None, False)   # the controller dies; the host's command runs on
             code = channel.recv_exit_status()
+            err = b""
+            while channel.recv_stderr_ready():   # sudo's own complaints (the agent merges the command's)
+                err += channel.recv_stderr(65536)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._lost(exc) from None
         finally:
             channel.close()
         if code == -1:  # no exit status: the connection went away under the channel
             raise self._lost(EOFError("no exit status"))
+        self._check_sudo(code, err)
         output = b"".join(chunks).decode("utf-8", "replace")
         if code == remote.NO_PYTHON_EXIT and remote.NO_PYTHON_MARK in output:
             raise Unreachable("%s: %s" % (self.where, output.strip().splitlines()[-1]))
         return Result(argv, code, output, time.monotonic() - started, log)
 
     def probe(self, path: str) -> Dict[str, int]:
-        res = self._agent_output({"op": "probe", "path": path})
+        res = self._agent_json({"op": "probe", "path": path})
         try:
-            data = json.loads(res)
-            return {"free_mb": int(data["free_mb"]), "euid": int(data["euid"])}
-        except (ValueError, KeyError, TypeError):
-            raise HostLost("%s: unexpected probe answer %r" % (self.where, res[:200])) from None
+            return {"free_mb": int(res["free_mb"]), "euid": int(res["euid"])}
+        except (KeyError, TypeError, ValueError):
+            raise HostLost("%s: unexpected probe answer %r" % (self.where, res)) from None
 
-    def _agent_output(self, request: Dict[str, Any]) -> str:
-        channel = self._channel(request)
+    def _agent_call(self, request: Dict[str, Any], payload: bytes = b"",
+                    ok: Sequence[int] = (0,)) -> Tuple[int, bytes]:
+        """One agent request; (exit code, stdout). HostLost for an exit code not in `ok`."""
+        channel = self._channel(request, payload)
         try:
             channel.shutdown_write()
-            out = b""
+            out: List[bytes] = []
+            err: List[bytes] = []
             while True:
                 data = channel.recv(65536)
                 if not data:
                     break
-                out += data
+                out.append(data)
+            while channel.recv_stderr_ready():
+                err.append(channel.recv_stderr(65536))
             code = channel.recv_exit_status()
+            while channel.recv_stderr_ready():
+                err.append(channel.recv_stderr(65536))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._lost(exc) from None
         finally:
             channel.close()
-        if code != 0:
-            raise HostLost("%s: agent request %s exited %d: %s"
-                           % (self.where, request.get("op"), code, out.decode("utf-8", "replace")[-300:]))
-        return out.decode("utf-8", "replace")
+        self._check_sudo(code, b"".join(err))
+        if code not in ok:
+            raise HostLost("%s: %s %s failed (exit %d): %s"
+                           % (self.where, request.get("op"), request.get("path", ""), code,
+                              b"".join(err).decode("utf-8", "replace").strip()[-300:]))
+        return code, b"".join(out)
+
+    def _agent_json(self, request: Dict[str, Any]) -> Any:
+        out = self._agent_call(request)[1]
+        try:
+            return json.loads(out.decode("utf-8"))
+        except ValueError:
+            raise HostLost("%s: unexpected %s answer %r" % (self.where, request.get("op"), out[:200])) from None
 
     # --- lock --------------------------------------------------------------------------
     def lock(self, path: str) -> Any:
@@ -205,6 +239,10 @@ class SshRunner(Runner):
             raise HostLost("%s: %s" % (self.where, exc)) from None
 
     def read_bytes(self, path: str) -> Optional[bytes]:
+        if self.become:
+            code, out = self._agent_call({"op": "read", "path": path}, ok=(0, hostagent.MISSING_EXIT))
+            return None if code == hostagent.MISSING_EXIT else out
+
         def read(sftp: paramiko.SFTPClient) -> bytes:
             with sftp.open(path, "rb") as handle:
                 handle.prefetch()
@@ -212,6 +250,9 @@ class SshRunner(Runner):
         return self._on_sftp(read)
 
     def write_atomic(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        if self.become:   # the agent creates the parents, fsyncs and renames
+            self._agent_call({"op": "write", "path": path, "size": len(data), "mode": mode}, data)
+            return
         self.makedirs(os.path.dirname(path))
         tmp = os.path.join(os.path.dirname(path), ".%s.migrate-%d" % (os.path.basename(path), os.getpid()))
 
@@ -226,18 +267,27 @@ class SshRunner(Runner):
             raise HostLost("%s: cannot write %s (its directory vanished)" % (self.where, path))
 
     def exists(self, path: str) -> bool:
+        if self.become:
+            return bool(self._agent_json({"op": "stat", "path": path})["exists"])
         return self._on_sftp(lambda sftp: sftp.lstat(path)) is not None
 
     def isdir(self, path: str) -> bool:
+        if self.become:
+            return bool(self._agent_json({"op": "stat", "path": path})["isdir"])
         attrs = self._on_sftp(lambda sftp: sftp.stat(path))
         return attrs is not None and stat.S_ISDIR(attrs.st_mode or 0)
 
     def listdir(self, path: str) -> List[str]:
+        if self.become:
+            return sorted(self._agent_json({"op": "listdir", "path": path}))
         if not self.isdir(path):
             return []
         return sorted(self._on_sftp(lambda sftp: sftp.listdir(path), missing=[]))
 
     def makedirs(self, path: str) -> None:
+        if self.become:
+            self._agent_call({"op": "mkdirs", "path": path})
+            return
         if not path or path == "/" or self.isdir(path):
             return
         self.makedirs(os.path.dirname(path.rstrip("/")))
@@ -251,7 +301,7 @@ class SshRunner(Runner):
     def collect_facts(self, root: Optional[str], timeout: float = 300.0) -> Any:
         from migrate.fleet.scan import facts_from_output
 
-        command = remote.remote_command(root if root and root != "/" else None)
+        command = remote.remote_command(root if root and root != "/" else None, become=self.become)
         try:
             out = ssh.run_command(self.transport, command, remote.collector_source(),
                                   time.monotonic() + timeout)
@@ -264,8 +314,8 @@ class SshRunner(Runner):
 def connect_runner(host: str, user: Optional[str] = None, port: Optional[int] = None,
                    identity: Optional[str] = None, ssh_config: Optional[str] = None,
                    known_hosts: Optional[str] = None, accept_new: bool = False,
-                   connect_timeout: float = 30.0) -> SshRunner:
+                   connect_timeout: float = 30.0, become: bool = False) -> SshRunner:
     settings = ssh.SshSettings(ssh_config=ssh_config, known_hosts=known_hosts, accept_new=accept_new,
                                connect_timeout=connect_timeout)
     endpoint = ssh.resolve(settings, host, user=user, port=port, key_file=identity)
-    return SshRunner(settings, endpoint, connect_timeout)
+    return SshRunner(settings, endpoint, connect_timeout, become=become)

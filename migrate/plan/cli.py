@@ -30,13 +30,15 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
     s.add_argument("--host", metavar="HOST", help="the host to act on over SSH (name or address; "
                    "ssh_config applies); --root and --target-repo/--source-repo paths are on that host")
     s.add_argument("--port", type=int, metavar="N")
-    s.add_argument("--user", metavar="USER", help="remote user (must be root, or the run refuses)")
+    s.add_argument("--user", metavar="USER", help="remote user: root, or a user with passwordless sudo "
+                   "together with --become (anyone else: the run refuses)")
     s.add_argument("--identity", metavar="KEYFILE", help="private key file")
     s.add_argument("--ssh-config", metavar="FILE", help="ssh_config to use (default ~/.ssh/config)")
     s.add_argument("--known-hosts", metavar="FILE", help="known_hosts file (default ~/.ssh/known_hosts)")
     s.add_argument("--accept-new-host-keys", action="store_true",
                    help="trust and record a host key not yet known (a changed key is always refused)")
-    s.add_argument("--connect-timeout", type=float, default=30.0, metavar="S")
+    s.add_argument("--connect-timeout", type=float, default=30.0, metavar="S",
+                   help="TCP connect + SSH handshake timeout (default 30)")
     s.add_argument("--become", action="store_true",
                    help="log in as --user and act as root through `sudo -n` (passwordless sudo); "
                         "files then go through the agent under sudo, not SFTP")
@@ -54,30 +56,37 @@ def _common(p: argparse.ArgumentParser, target: bool = True) -> None:
 
 
 def add_plan_parsers(sub: Any) -> None:
-    p = sub.add_parser("plan", help="show the migration steps with the exact argv of every command")
+    p = sub.add_parser("plan", help="show the migration steps with the exact argv of every command",
+                       epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
-    p = sub.add_parser("apply", help="run the migration (refuses while unwaived blockers remain)")
+    p = sub.add_parser("apply", help="run the migration (refuses while unwaived blockers remain)",
+                       epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     p.add_argument("--dry-run", action="store_true", help="assess and print the plan; change nothing")
     p.add_argument("--yes", "-y", action="store_true",
                    help="do not ask for confirmation (required without a terminal)")
     p.add_argument("--waivers", metavar="FILE", help="YAML file of accepted findings")
-    p.add_argument("--needs", metavar="SPEC")
-    p.add_argument("--needs-file", metavar="FILE")
-    p.add_argument("--cache-dir", metavar="DIR")
+    p.add_argument("--needs", metavar="SPEC", help="workload needs for the assessment (as `migrate assess`)")
+    p.add_argument("--needs-file", metavar="FILE", help="needs as YAML (as `migrate assess`)")
+    p.add_argument("--cache-dir", metavar="DIR", help="repodata download cache (as `migrate assess`)")
     p.add_argument("--min-free-mb", type=int, default=1024, metavar="MB",
                    help="free space needed on the root's filesystem (default 1024)")
-    p.add_argument("--rpm-backend", choices=("auto", "bindings", "cli"), default="auto")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="S")
-    p = sub.add_parser("status", help="state of the latest (or a given) run")
+    p.add_argument("--rpm-backend", choices=("auto", "bindings", "cli"), default="auto",
+                   help="how the assessment reads the rpmdb of a local root (as `migrate assess`)")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                   help="repodata download timeout for the assessment (default 30)")
+    p = sub.add_parser("status", help="state of the latest (or a given) run",
+                       epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p, target=False)
-    p.add_argument("--run", metavar="RUN_ID")
-    p = sub.add_parser("rollback", help="undo a run, last step first")
+    p.add_argument("--run", metavar="RUN_ID", help="a run under ROOT/var/lib/migrate (default: the latest)")
+    p = sub.add_parser("rollback", help="undo a run, last step first",
+                       epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p, target=False)
-    p.add_argument("--run", metavar="RUN_ID")
-    p = sub.add_parser("resume", help="continue an interrupted run from its first unfinished step")
+    p.add_argument("--run", metavar="RUN_ID", help="a run under ROOT/var/lib/migrate (default: the latest)")
+    p = sub.add_parser("resume", help="continue an interrupted run from its first unfinished step",
+                       epilog=exitcodes.HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p, target=False)
-    p.add_argument("--run", metavar="RUN_ID")
+    p.add_argument("--run", metavar="RUN_ID", help="a run under ROOT/var/lib/migrate (default: the latest)")
 
 
 def _runner(args: argparse.Namespace) -> Any:

@@ -10,6 +10,7 @@ import signal
 from typing import Any, Dict, List, Optional
 
 from migrate import console
+from migrate.collector import parse_os_release   # os-release and dnf .module files: KEY=value
 from migrate.errors import MigrateError
 from migrate.plan import steps as steps_mod
 from migrate.plan.journal import Journal, now, state_dir
@@ -43,6 +44,7 @@ class Executor:
         self.journal = journal
         self.min_free_mb = min_free_mb
         self.command_seconds = 0.0   # time spent inside the commands (bench/apply.py)
+        self._lists: Any = None      # verify's package lists, reused by the run report
         runner.log_dir = os.path.join(ctx.run_dir, "output")   # every command's full output
 
     # --- creating a run ----------------------------------------------------------------
@@ -160,14 +162,18 @@ class Executor:
         self.journal.set_state("completed")
         return True
 
+    def _package_lists(self) -> Any:
+        """(before, vendors before, after) from the run directory's captures, read once."""
+        if self._lists is None:
+            before, vendors = steps_mod.read_qa(self.ctx, "backup/rpm-qa.txt")
+            self._lists = (before, vendors, steps_mod.read_qa(self.ctx, "after-rpm-qa.txt")[0])
+        return self._lists
+
     def _report(self) -> Dict[str, Any]:
         """What the run did, for `migrate status` and the fleet: package counts and changes."""
-        def qa(rel: str) -> Dict[str, List[str]]:
-            return steps_mod.parse_qa(self.runner.read_text(os.path.join(self.ctx.run_dir, rel)) or "")[0]
-        before, after = qa("backup/rpm-qa.txt"), qa("after-rpm-qa.txt")
-        verify = self.journal.step("verify") if any(s["id"] == "verify" for s in self.journal.data["steps"]) else {}
-        branding = self.journal.step("remove-source-branding") \
-            if any(s["id"] == "remove-source-branding" for s in self.journal.data["steps"]) else {}
+        before, _, after = self._package_lists()
+        verify = self.journal.find("verify") or {}
+        branding = self.journal.find("remove-source-branding") or {}
         return {"packages_before": sum(len(v) for v in before.values()),
                 "packages_after": sum(len(v) for v in after.values()),
                 "updated": sorted(n for n in after if n in before and set(after[n]) != set(before[n])),
@@ -232,13 +238,12 @@ class Executor:
     def _verify(self, entry: Dict[str, Any]) -> bool:
         problems = []
         wanted = self.ctx.target.os_release.get("ID")
-        osr = _os_release(self.runner.read_text(self.ctx.path("etc/os-release")) or "")
+        osr = parse_os_release(self.runner.read_text(self.ctx.path("etc/os-release")) or "")
         if osr.get("ID") != wanted:
             problems.append("/etc/os-release says ID=%s, not %s" % (osr.get("ID"), wanted))
         # release packages must be gone; other branding another package still needs was kept
         # on purpose by remove-source-branding (reported there, and here as `kept_branding`)
-        kept = self.journal.step("remove-source-branding").get("kept", {}) \
-            if any(s["id"] == "remove-source-branding" for s in self.journal.data["steps"]) else {}
+        kept = (self.journal.find("remove-source-branding") or {}).get("kept", {})
         left = [n for n in self.ctx.target.release_swap.get("remove", []) if self._installed(n)]
         entry["kept_branding"] = [n for n in left if n in kept and not n.endswith("-release")]
         left = [n for n in left if n not in entry["kept_branding"]]
@@ -251,10 +256,8 @@ class Executor:
                 origins[name] = repo
         # third party: packages whose vendor (before the run) is not the source distribution's
         # (the vendor of its release packages): EPEL, vendor agents, in-house builds stay as they were
-        before, vendors = steps_mod.parse_qa(self.runner.read_text(
-            os.path.join(self.ctx.run_dir, "backup/rpm-qa.txt")) or "")
-        after = steps_mod.parse_qa(self.runner.read_text(os.path.join(self.ctx.run_dir, "after-rpm-qa.txt"))
-                                   or "")[0]
+        self._lists = None   # after-rpm-qa.txt was captured again by this step's commands
+        before, vendors, after = self._package_lists()
         released = set(self.ctx.target.release_swap.get("remove", []))
         source_vendors = {vendors[n] for n in released if vendors.get(n)}
         targets = set(self.ctx.target_repo_ids)
@@ -338,20 +341,11 @@ class Executor:
         for name in self.runner.listdir(directory):
             if not name.endswith(".module"):
                 continue
-            fields = _os_release(self.runner.read_text(os.path.join(directory, name)) or "")
+            fields = parse_os_release(self.runner.read_text(os.path.join(directory, name)) or "")
             if fields.get("state") == "enabled":
                 out[fields.get("name", name[:-7])] = fields.get("stream", "")
         return out
 
-
-def _os_release(text: str) -> Dict[str, str]:
-    """KEY=value lines (os-release, dnf .module files)."""
-    out = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            out[key.strip()] = value.strip().strip('"')
-    return out
 
 
 def _kill_watch(step_id: str) -> Optional[Any]:

@@ -65,10 +65,14 @@ class Journal:
                                  .encode("utf-8"), mode=0o600)
 
     def step(self, step_id: str) -> Dict[str, Any]:
-        for entry in self.data["steps"]:
-            if entry["id"] == step_id:
-                return entry
-        raise KeyError(step_id)
+        entry = self.find(step_id)
+        if entry is None:
+            raise KeyError(step_id)
+        return entry
+
+    def find(self, step_id: str) -> Optional[Dict[str, Any]]:
+        """The step's entry, None when the plan has no such step."""
+        return next((e for e in self.data["steps"] if e["id"] == step_id), None)
 
     def set_state(self, state: str) -> None:
         self.data["state"] = state

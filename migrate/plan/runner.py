@@ -7,6 +7,7 @@ The executor and the steps never touch a path themselves, so one plan runs throu
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -15,7 +16,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from migrate import exitcodes
 from migrate.errors import MigrateError
@@ -123,6 +124,19 @@ class Runner:
         data = self.read_bytes(path)
         return None if data is None else data.decode("utf-8", "replace")
 
+    @contextlib.contextmanager
+    def local_file(self, path: str) -> Iterator[Optional[str]]:
+        """A path on this machine with the host file's content (None when it does not exist):
+        the file itself for a local host, a temporary copy of a remote one."""
+        data = self.read_bytes(path)
+        if data is None:
+            yield None
+            return
+        with tempfile.NamedTemporaryFile(suffix=os.path.basename(path)) as copy:
+            copy.write(data)
+            copy.flush()
+            yield copy.name
+
 
 class LocalRunner(Runner):
     where = "local"
@@ -182,6 +196,10 @@ class LocalRunner(Runner):
 
     def makedirs(self, path: str) -> None:
         os.makedirs(path, exist_ok=True)
+
+    @contextlib.contextmanager
+    def local_file(self, path: str) -> Iterator[Optional[str]]:
+        yield path if os.path.exists(path) else None
 
     def probe(self, path: str) -> Dict[str, int]:
         st = os.statvfs(path)

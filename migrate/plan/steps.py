@@ -204,16 +204,12 @@ def nevra(name: str, evra: str) -> str:
 
 
 def dnf_history_id(runner: Any, root: str) -> Optional[int]:
-    """The newest dnf transaction id (dnf history), read from a copy of the database."""
-    import tempfile
-
-    data = runner.read_bytes(os.path.join(root, "var/lib/dnf/history.sqlite"))
-    if data is None:
-        return None
-    with tempfile.NamedTemporaryFile(suffix=".sqlite") as copy:
-        copy.write(data)
-        copy.flush()
-        con = sqlite3.connect("file:%s?mode=ro" % copy.name, uri=True)
+    """The newest dnf transaction id (dnf history), read-only (a local database in place,
+    a remote one from a copy)."""
+    with runner.local_file(os.path.join(root, "var/lib/dnf/history.sqlite")) as path:
+        if path is None:
+            return None
+        con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
         try:
             row = con.execute("SELECT max(id) FROM trans").fetchone()
         except sqlite3.DatabaseError:
@@ -342,8 +338,13 @@ def _installed_now(ctx: Context, runner: Any) -> Dict[str, List[str]]:
     return parse_qa(res.output)[0]
 
 
+def read_qa(ctx: Context, rel: str):
+    """A captured `rpm -qa --qf QF` of the run directory: (name -> [E:V-R.A], name -> vendor)."""
+    return parse_qa(ctx.runner.read_text(os.path.join(ctx.run_dir, rel)) or "")
+
+
 def _backup_list(ctx: Context) -> Dict[str, List[str]]:
-    return parse_qa(ctx.runner.read_text(os.path.join(ctx.run_dir, "backup/rpm-qa.txt")) or "")[0]
+    return read_qa(ctx, "backup/rpm-qa.txt")[0]
 
 
 # installonly packages legitimately have several versions installed

@@ -177,8 +177,10 @@ KERNEL_PACKAGE_SUFFIXES = ("", "-core", "-modules", "-modules-core", "-modules-e
 
 
 def normalise(name: str) -> str:
-    """kmod treats '-' and '_' in module names alike; /proc/modules prints '_'."""
-    return name.replace("-", "_")
+    """kmod treats '-' and '_' in module names alike; /proc/modules prints '_' (the
+    collector's module-name rule, which leaves a plain name's other characters alone)."""
+    from migrate.collector import module_name
+    return module_name(name)
 
 
 def _version_tuple(text: Optional[str]) -> Optional[Tuple[int, ...]]:

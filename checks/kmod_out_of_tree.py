@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Set
 
-from migrate.collector import normalise_module_path
+from migrate.collector import module_name, normalise_module_path
 from migrate.engine import Check
 from migrate.facts import Facts
 from migrate.findings import Finding, Remediation
@@ -72,7 +72,7 @@ def collect(facts: Facts) -> Dict[str, _Origin]:
         for path in pkg.module_files:
             if normalise_module_path(path) in by_path:
                 continue
-            name = normalise(path.rsplit("/", 1)[-1].split(".ko")[0])
+            name = module_name(path)
             origin = origins.setdefault(name, _Origin())
             origin.packages.add(pkg.nevra)
             origin.files.append("%s (owned by %s)" % (path, pkg.name))

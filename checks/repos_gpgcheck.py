@@ -22,23 +22,16 @@ from typing import List
 
 from migrate.checks.repos_classification import enabled_repos
 from migrate.engine import Check
+from migrate.collector import parse_bool
 from migrate.facts import Facts
 from migrate.findings import Finding, Remediation
 from migrate.manifests import Manifest
 from migrate.source import identify_source
 
-_TRUE = ("1", "yes", "true", "on", "enabled")
-_FALSE = ("0", "no", "false", "off", "disabled")
-
-
 def main_gpgcheck(facts: Facts):
-    """[main] gpgcheck as a bool, or None when the main config does not set it."""
-    value = ((facts.repos.main or {}).get("gpgcheck") or "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    return None
+    """[main] gpgcheck as a bool, or None when the main config does not set it (or says
+    something that is not a boolean): the collector's own rule for .repo options."""
+    return parse_bool((facts.repos.main or {}).get("gpgcheck"), None)
 
 
 def run(facts: Facts, manifest: Manifest) -> List[Finding]:

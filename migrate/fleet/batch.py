@@ -122,6 +122,3 @@ def _one_line(text: str, limit: int = 400) -> str:
     line = (text.strip().splitlines() or [""])[0]
     return "".join(ch if ch.isprintable() else "?" for ch in line)[:limit]
 
-
-def summary_line(doc: Dict[str, Any]) -> str:
-    return ", ".join("%s %d" % (k, v) for k, v in doc["states"].items() if v)

@@ -13,6 +13,7 @@ from typing import List, Optional
 
 from migrate import console, exitcodes
 from migrate.errors import BadInput, MigrateError
+from migrate.fleet import states
 
 INTERRUPTED_EXIT = exitcodes.INTERRUPTED
 
@@ -202,7 +203,7 @@ def _exit_code(summary: "object", allow_incomplete: bool) -> int:
     if summary.interrupted:
         return INTERRUPTED_EXIT
     results = summary.results
-    if summary.rejected or any(r.state != "ok" for r in results):
+    if summary.rejected or any(r.state != states.OK for r in results):
         return exitcodes.INCOMPLETE
     if not allow_incomplete and any(r.complete is False for r in results):
         return exitcodes.INCOMPLETE

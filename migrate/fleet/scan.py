@@ -89,7 +89,10 @@ class _Active:
 
 class Scanner:
     def __init__(self, settings: ssh.SshSettings, opts: ScanOptions, manifest: Any) -> None:
+        from migrate.engine import discover_checks
+
         self.settings, self.opts, self.manifest = settings, opts, manifest
+        self.discovery = discover_checks()   # once per scan, not once per host (as fleet assess)
         self.stop = threading.Event()
         self.active = _Active()
 
@@ -165,7 +168,7 @@ class Scanner:
         return facts_from_output(out, self.opts.become, host.user)
 
     def _assess(self, facts: Any, paths: Dict[str, str], result: HostResult) -> None:
-        assess_host(facts, self.manifest, paths, result)
+        assess_host(facts, self.manifest, paths, result, discovery=self.discovery)
 
     # -- the pool ---------------------------------------------------------------------
 

@@ -32,9 +32,10 @@ from migrate.facts import Facts
 from migrate.findings import Finding, Remediation
 from migrate.manifests import Manifest
 
+from .packages_provenance import from_source_vendor, real_packages
+
 MiB = 1024 * 1024
 GiB = 1024 * MiB
-SOURCE_VENDORS = ("CentOS",)
 KERNEL_PACKAGES = ("kernel", "kernel-core", "kernel-modules", "kernel-modules-extra")
 
 # Room a new kernel and its initramfs need in /boot: leapp-repository's CheckBootAvailSpace
@@ -65,8 +66,8 @@ def replaced_packages(facts: Facts, manifest: Manifest):
     swapped = set(manifest.release_swap.get("remove") or ())
     target = manifest.packages
     out = []
-    for pkg in facts.packages or ():
-        if pkg.name == "gpg-pubkey" or pkg.vendor not in SOURCE_VENDORS:
+    for pkg in real_packages(facts):
+        if not from_source_vendor(pkg):
             continue
         if target is not None and pkg.name not in swapped and pkg.name not in target \
                 and not target.providers(pkg.name):
